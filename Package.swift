@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "cibridge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cibridge", targets: ["cibridge"]),
+        .executable(name: "cibridge-bench", targets: ["CIBridgeBench"]),
+        .library(name: "CIBridgeCore", targets: ["CIBridgeCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        // C libraries from the system (Debian: librdkafka-dev, libhiredis-dev).
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+
+        // Pure Swift: callback model, decoding, canonical form, envelope. No I/O.
+        .target(
+            name: "CIBridgeCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+
+        // Adapters: each is the only importer of its C library.
+        .target(name: "CIBridgeKafka", dependencies: ["CRdKafka"]),
+        .target(name: "CIBridgeRedis", dependencies: ["CHiredis"]),
+
+        .executableTarget(
+            name: "cibridge",
+            dependencies: [
+                "CIBridgeCore",
+                "CIBridgeKafka",
+                "CIBridgeRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "CIBridgeBench",
+            dependencies: [
+                "CIBridgeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(
+            name: "CIBridgeCoreTests",
+            dependencies: ["CIBridgeCore"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "CIBridgeKafkaTests", dependencies: ["CIBridgeKafka"]),
+        .testTarget(name: "CIBridgeRedisTests", dependencies: ["CIBridgeRedis"]),
+        .testTarget(
+            name: "cibridgeTests",
+            dependencies: ["cibridge"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

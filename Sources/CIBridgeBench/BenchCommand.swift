@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cibridge-bench",
+        abstract: "cibridge benchmarks. Build with -c release; numbers are printed, never asserted.",
+        subcommands: [DecodeBenchmark.self]
+    )
+}

@@ -1,0 +1,11 @@
+/// CloudEvents `type` values cibridge emits.
+public enum EventType {
+    /// A job finished (`EventName` `TaskFinish`); one event per `JobsDetail`.
+    public static let taskFinish = "com.tencentcloud.ci.task.finish"
+    /// A workflow run finished (`EventName` `WorkflowFinish`).
+    public static let workflowFinish = "com.tencentcloud.ci.workflow.finish"
+    /// A workflow run started (`EventName` `WorkflowStart`).
+    public static let workflowStart = "com.tencentcloud.ci.workflow.start"
+    /// Any other `EventName`; the name itself is in the `eventname` attribute.
+    public static let other = "com.tencentcloud.ci.event"
+}

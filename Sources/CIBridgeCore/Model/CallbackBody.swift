@@ -1,0 +1,13 @@
+/// A decoded callback: what Tencent Cloud Infinite reported, in canonical form.
+public enum CallbackBody: Sendable, Hashable {
+    /// A `TaskFinish` event (or a body of that shape without `EventName`): one or more jobs.
+    /// `eventName` is what the body said, `nil` for older bodies without it.
+    case jobs(eventName: String?, [JobDetail])
+    /// A `WorkflowFinish` or `WorkflowStart` run summary (or that shape without `EventName`).
+    case workflow(eventName: String?, [WorkflowExecution])
+    /// Any other event with an `EventName` (content moderation and console
+    /// callbacks, names Tencent adds later): passed through whole.
+    case other(eventName: String, body: CanonicalValue)
+    /// Tencent's test request when a callback URL is set up. Nothing to publish.
+    case testPing(message: String)
+}
