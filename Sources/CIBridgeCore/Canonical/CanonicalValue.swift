@@ -4,7 +4,7 @@
 /// the UTF-8 bytes of their names, empty values and empty containers are gone,
 /// and fields that repeat are arrays. The same event gives the same value
 /// whether it arrived as XML or JSON. See docs/envelope.md for the rules.
-public indirect enum CanonicalValue: Sendable, Hashable {
+public enum CanonicalValue: Sendable, Hashable {
     case string(String)
     case array([CanonicalValue])
     case object([CanonicalMember])
@@ -12,7 +12,7 @@ public indirect enum CanonicalValue: Sendable, Hashable {
     /// The member named `name`, when this is an object that has it.
     public subscript(name: String) -> CanonicalValue? {
         guard case .object(let members) = self else { return nil }
-        for member in members where member.name.utf8.elementsEqual(name.utf8) { return member.value }
+        for member in members where UTF8Order.equal(member.name, name) { return member.value }
         return nil
     }
 
@@ -28,14 +28,20 @@ public indirect enum CanonicalValue: Sendable, Hashable {
         return [self]
     }
 
-    /// Follows a path of member names; a string at the end is returned.
-    /// Arrays on the way are entered at their first element.
-    public func string(at path: String...) -> String? {
-        var current: CanonicalValue? = self
-        for name in path {
-            current = current?.elements.first?[name]
-        }
-        return current?.elements.first?.string
+    /// The first element of an array, or this value itself.
+    public var first: CanonicalValue? {
+        if case .array(let values) = self { return values.first }
+        return self
+    }
+
+    /// The string of member `name` (the first, when it repeats).
+    public func string(at name: String) -> String? {
+        self.first?[name]?.first?.string
+    }
+
+    /// The string at `outer`.`inner`; arrays on the way are entered at their first element.
+    public func string(at outer: String, _ inner: String) -> String? {
+        self.first?[outer]?.string(at: inner)
     }
 }
 

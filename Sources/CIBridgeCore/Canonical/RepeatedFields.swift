@@ -4,21 +4,35 @@
 /// consumers never have to guess. Any other field becomes an array only when
 /// it actually occurs more than once. Both rules apply to XML and JSON alike.
 public struct RepeatedFields: Hashable, Sendable {
-    private var anywhere: Set<String>
-    private var underParent: Set<String>
+    /// (child, parent) pairs; a `nil` parent matches any parent.
+    private let rules: [Rule]
+
+    private struct Rule: Hashable, Sendable {
+        let child: String
+        let parent: String?
+    }
 
     /// - Parameters:
     ///   - names: field names that are arrays wherever they occur.
     ///   - paths: `Parent/Child` pairs that are arrays only under that parent.
     public init(names: Set<String>, paths: Set<String>) {
-        self.anywhere = names
-        self.underParent = paths
+        var rules = names.map { Rule(child: $0, parent: nil) }
+        for path in paths {
+            let parts = path.split(separator: "/", maxSplits: 1).map(String.init)
+            precondition(parts.count == 2, "a repeated-field path is Parent/Child, got \(path)")
+            rules.append(Rule(child: parts[1], parent: parts[0]))
+        }
+        self.rules = rules.sorted { ($0.child, $0.parent ?? "") < ($1.child, $1.parent ?? "") }
     }
 
     /// Whether `child` inside an element named `parent` is always an array.
     public func isRepeated(_ child: String, under parent: String) -> Bool {
-        if anywhere.contains(child) { return true }
-        return underParent.contains(parent + "/" + child)
+        // A dozen short names: a linear scan of small-string compares beats hashing.
+        for rule in rules where UTF8Order.equal(rule.child, child) {
+            guard let ruleParent = rule.parent else { return true }
+            if UTF8Order.equal(ruleParent, parent) { return true }
+        }
+        return false
     }
 
     /// The fields Tencent Cloud Infinite documents as repeatable in callbacks.

@@ -39,12 +39,11 @@ public struct CallbackDecoder: Sendable {
         let root: CanonicalValue?
         switch format {
         case .xml:
-            var parser = XMLTreeParser(bytes: body, limits: limits)
-            let element = try parser.parseDocument()
-            root = canonicalizer.canonicalize(element.value, name: "Response")
+            var parser = XMLTreeParser(bytes: body, limits: limits, canonicalizer: canonicalizer)
+            root = try parser.parseDocument()
         case .json:
-            var parser = JSONTreeParser(bytes: body, limits: limits)
-            root = canonicalizer.canonicalize(try parser.parseDocument(), name: "Response")
+            var parser = JSONTreeParser(bytes: body, limits: limits, canonicalizer: canonicalizer)
+            root = try parser.parseDocument()
         }
         return try classify(root)
     }

@@ -1,4 +1,5 @@
-/// A strict RFC 8259 JSON parser producing a ``RawNode`` tree.
+/// A strict RFC 8259 JSON parser producing canonical values through a
+/// ``Canonicalizer`` as each object closes.
 ///
 /// Numbers and booleans are kept as the literal text the sender wrote, because
 /// the canonical form turns every scalar into its string form and a round trip
@@ -7,16 +8,19 @@
 struct JSONTreeParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private let limits: DecoderLimits
+    private let canonicalizer: Canonicalizer
     private var index = 0
     private var nodeCount = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>, limits: DecoderLimits) {
+    init(bytes: UnsafeBufferPointer<UInt8>, limits: DecoderLimits, canonicalizer: Canonicalizer) {
         self.bytes = bytes
         self.limits = limits
+        self.canonicalizer = canonicalizer
     }
 
-    /// Parses a document whose root must be an object.
-    mutating func parseDocument() throws(DecodeError) -> RawNode {
+    /// Parses a document whose root must be an object; returns its canonical
+    /// value (`nil` when it is empty).
+    mutating func parseDocument() throws(DecodeError) -> CanonicalValue? {
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
         skipWhitespace()
         guard index < bytes.count else { throw error(.emptyBody, "empty JSON document") }
@@ -24,15 +28,18 @@ struct JSONTreeParser {
             let found = bytes[index] == UInt8(ascii: "[") ? "an array" : "\(describeByte(at: index))"
             throw error(.notACallback, "JSON root must be an object, found \(found)")
         }
-        let root = try parseValue(depth: 1)
+        var root: [CanonicalMember] = []
+        try parseValue(depth: 1, name: "Response", into: &root)
         skipWhitespace()
         guard index == bytes.count else {
             throw error(.malformedJSON, "unexpected \(describeByte(at: index)) after the JSON document")
         }
-        return root
+        return root.first?.value
     }
 
-    private mutating func parseValue(depth: Int) throws(DecodeError) -> RawNode {
+    /// Parses one value as member `name` and appends what it contributes to
+    /// `entries`: nothing when empty, one entry, or one per element of an array.
+    private mutating func parseValue(depth: Int, name: String, into entries: inout [CanonicalMember]) throws(DecodeError) {
         skipWhitespace()
         guard index < bytes.count else { throw error(.malformedJSON, "unexpected end of input, expected a value") }
         let start = index
@@ -45,51 +52,51 @@ struct JSONTreeParser {
             guard depth <= limits.maxDepth else {
                 throw error(.tooDeep, "objects and arrays nested deeper than \(limits.maxDepth) levels")
             }
-            return try parseObject(depth: depth)
+            if let value = try parseObject(depth: depth, name: name) { entries.append(CanonicalMember(name, value)) }
         case UInt8(ascii: "["):
             guard depth <= limits.maxDepth else {
                 throw error(.tooDeep, "objects and arrays nested deeper than \(limits.maxDepth) levels")
             }
-            return try parseArray(depth: depth)
+            try parseArray(depth: depth, name: name, into: &entries)
         case UInt8(ascii: "\""):
-            return .scalar(try parseString())
+            if let value = canonicalizer.scalar(try parseString()) { entries.append(CanonicalMember(name, value)) }
         case UInt8(ascii: "t"):
             try expectLiteral("true")
-            return .scalar("true")
+            entries.append(CanonicalMember(name, .string("true")))
         case UInt8(ascii: "f"):
             try expectLiteral("false")
-            return .scalar("false")
+            entries.append(CanonicalMember(name, .string("false")))
         case UInt8(ascii: "n"):
             try expectLiteral("null")
-            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             try scanNumber()
-            return .scalar(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+            let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            entries.append(CanonicalMember(name, .string(literal)))
         default:
             throw error(.malformedJSON, "unexpected \(describeByte(at: index)), expected a value")
         }
     }
 
-    private mutating func parseObject(depth: Int) throws(DecodeError) -> RawNode {
+    private mutating func parseObject(depth: Int, name: String) throws(DecodeError) -> CanonicalValue? {
         index += 1  // '{'
-        var members: [RawMember] = []
+        var members: [CanonicalMember] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return nil
         }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw error(.malformedJSON, "expected a quoted member name, found \(describeByte(at: index))")
             }
-            let name = try parseString()
+            let memberName = try parseString()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
-                throw error(.malformedJSON, "expected ':' after member name \"\(name)\"")
+                throw error(.malformedJSON, "expected ':' after member name \"\(memberName)\"")
             }
             index += 1
-            members.append(RawMember(name, try parseValue(depth: depth + 1)))
+            try parseValue(depth: depth + 1, name: memberName, into: &members)
             skipWhitespace()
             guard index < bytes.count else { throw error(.malformedJSON, "unterminated object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -98,22 +105,23 @@ struct JSONTreeParser {
             }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return canonicalizer.object(&members, name: name)
             }
             throw error(.malformedJSON, "expected ',' or '}' in object, found \(describeByte(at: index))")
         }
     }
 
-    private mutating func parseArray(depth: Int) throws(DecodeError) -> RawNode {
+    /// An array contributes each element as another occurrence of `name`,
+    /// the way repeated XML elements do; nested arrays are flattened.
+    private mutating func parseArray(depth: Int, name: String, into entries: inout [CanonicalMember]) throws(DecodeError) {
         index += 1  // '['
-        var elements: [RawNode] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
-            elements.append(try parseValue(depth: depth + 1))
+            try parseValue(depth: depth + 1, name: name, into: &entries)
             skipWhitespace()
             guard index < bytes.count else { throw error(.malformedJSON, "unterminated array") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -122,7 +130,7 @@ struct JSONTreeParser {
             }
             if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return .array(elements)
+                return
             }
             throw error(.malformedJSON, "expected ',' or ']' in array, found \(describeByte(at: index))")
         }

@@ -1,4 +1,5 @@
-/// A small, strict XML parser for callback bodies, producing a ``RawNode`` tree.
+/// A small, strict XML parser for callback bodies, producing canonical values
+/// through a ``Canonicalizer`` as each element closes.
 ///
 /// It reads UTF-8 XML 1.0 as Tencent sends it: an optional declaration, comments,
 /// processing instructions, elements, attributes, character data, CDATA sections,
@@ -12,18 +13,21 @@
 struct XMLTreeParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private let limits: DecoderLimits
+    private let canonicalizer: Canonicalizer
     private var index = 0
     private var nodeCount = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>, limits: DecoderLimits) {
+    init(bytes: UnsafeBufferPointer<UInt8>, limits: DecoderLimits, canonicalizer: Canonicalizer) {
         self.bytes = bytes
         self.limits = limits
+        self.canonicalizer = canonicalizer
     }
 
-    /// Parses the whole document and returns the root element's name and content.
-    mutating func parseDocument() throws(DecodeError) -> RawMember {
-        if hasPrefix([0xEF, 0xBB, 0xBF]) { index = 3 }
-        if hasPrefix(Array("<?xml".utf8)), index + 5 < bytes.count, isWhitespace(bytes[index + 5]) {
+    /// Parses the whole document and returns the root element's canonical content
+    /// (`nil` when it is empty). The root's own name is not part of it.
+    mutating func parseDocument() throws(DecodeError) -> CanonicalValue? {
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
+        if hasPrefix("<?xml"), index + 5 < bytes.count, isWhitespace(bytes[index + 5]) {
             try parseDeclaration()
         }
         try skipMisc()
@@ -36,18 +40,18 @@ struct XMLTreeParser {
         guard index == bytes.count else {
             throw error(.malformedXML, "content after the root element")
         }
-        return root
+        return root.value
     }
 
     // MARK: - Prolog
 
     private mutating func parseDeclaration() throws(DecodeError) {
         let start = index
-        guard let end = find(Array("?>".utf8), from: index) else {
+        guard let end = find("?>", from: index) else {
             throw error(.malformedXML, "unterminated XML declaration")
         }
         index = end + 2
-        guard let keyword = find(Array("encoding".utf8), from: start), keyword < end else { return }
+        guard let keyword = find("encoding", from: start), keyword < end else { return }
         var cursor = keyword + 8
         while cursor < end, isWhitespace(bytes[cursor]) || bytes[cursor] == UInt8(ascii: "=") { cursor += 1 }
         guard cursor < end, bytes[cursor] == UInt8(ascii: "\"") || bytes[cursor] == UInt8(ascii: "'") else {
@@ -70,11 +74,11 @@ struct XMLTreeParser {
     private mutating func skipMisc() throws(DecodeError) {
         while true {
             skipWhitespace()
-            if hasPrefix(Array("<!--".utf8)) {
+            if hasPrefix("<!--") {
                 try skipComment()
-            } else if hasPrefix(Array("<?".utf8)) {
+            } else if hasPrefix("<?") {
                 try skipProcessingInstruction()
-            } else if hasPrefix(Array("<!".utf8)) {
+            } else if hasPrefix("<!") {
                 throw forbiddenDeclaration()
             } else {
                 return
@@ -84,15 +88,18 @@ struct XMLTreeParser {
 
     // MARK: - Elements
 
-    private mutating func parseElement(depth: Int) throws(DecodeError) -> RawMember {
+    /// Parses one element; returns its name and canonical value (`nil` when empty).
+    private mutating func parseElement(depth: Int) throws(DecodeError) -> (name: String, value: CanonicalValue?) {
         let elementStart = index
         guard depth <= limits.maxDepth else {
             throw error(.tooDeep, "elements nested deeper than \(limits.maxDepth) levels", at: elementStart)
         }
         try countNode(at: elementStart)
         index += 1  // '<'
+        // The canonical root is always named Response, whatever the XML calls it.
         let name = try parseName()
-        var members: [RawMember] = []
+        let canonicalName = depth == 1 ? "Response" : name
+        var members: [CanonicalMember] = []
 
         // Attributes.
         while true {
@@ -104,7 +111,7 @@ struct XMLTreeParser {
                     throw error(.malformedXML, "expected '/>' to close <\(name)>")
                 }
                 index += 2
-                return RawMember(name, members.isEmpty ? .scalar("") : .object(members))
+                return (canonicalName, canonicalizer.object(&members, name: canonicalName))
             }
             if byte == UInt8(ascii: ">") {
                 index += 1
@@ -127,11 +134,14 @@ struct XMLTreeParser {
             if members.contains(where: { $0.name == "@" + attributeName }) {
                 throw error(.malformedXML, "duplicate attribute '\(attributeName)' in <\(name)>", at: attributeStart)
             }
-            members.append(RawMember("@" + attributeName, .scalar(value)))
+            if let value = canonicalizer.scalar(value) {
+                members.append(CanonicalMember("@" + attributeName, value))
+            }
         }
 
         // Content.
         var text = TextAccumulator()
+        var sawChild = false
         while true {
             let runStart = index
             var sawCarriageReturn = false
@@ -158,7 +168,7 @@ struct XMLTreeParser {
                 continue
             }
             // bytes[index] == '<'
-            if hasPrefix(Array("</".utf8)) {
+            if hasPrefix("</") {
                 let closeStart = index
                 index += 2
                 let closeName = try parseName()
@@ -171,30 +181,30 @@ struct XMLTreeParser {
                 }
                 index += 1
                 break
-            } else if hasPrefix(Array("<!--".utf8)) {
+            } else if hasPrefix("<!--") {
                 try skipComment()
-            } else if hasPrefix(Array("<![CDATA[".utf8)) {
+            } else if hasPrefix("<![CDATA[") {
                 let contentStart = index + 9
-                guard let end = find(Array("]]>".utf8), from: contentStart) else {
+                guard let end = find("]]>", from: contentStart) else {
                     throw error(.malformedXML, "unterminated CDATA section")
                 }
                 text.appendCDATA(contentStart..<end, in: bytes)
                 index = end + 3
-            } else if hasPrefix(Array("<!".utf8)) {
+            } else if hasPrefix("<!") {
                 throw forbiddenDeclaration()
-            } else if hasPrefix(Array("<?".utf8)) {
+            } else if hasPrefix("<?") {
                 try skipProcessingInstruction()
             } else {
-                members.append(try parseElement(depth: depth + 1))
+                let child = try parseElement(depth: depth + 1)
+                if let value = child.value { members.append(CanonicalMember(child.name, value)) }
+                sawChild = true
             }
         }
 
-        let value = text.string(in: bytes)
-        if members.isEmpty { return RawMember(name, .scalar(value)) }
-        if !value.utf8.allSatisfy(isWhitespace) {
-            members.append(RawMember("#text", .scalar(value)))
-        }
-        return RawMember(name, .object(members))
+        let value = canonicalizer.scalar(text.string(in: bytes))
+        if !sawChild && members.isEmpty { return (canonicalName, value) }
+        if let value { members.append(CanonicalMember("#text", value)) }
+        return (canonicalName, canonicalizer.object(&members, name: canonicalName))
     }
 
     private mutating func parseAttributeValue() throws(DecodeError) -> String {
@@ -228,7 +238,7 @@ struct XMLTreeParser {
     private mutating func parseReference() throws(DecodeError) -> [UInt8] {
         let start = index
         index += 1
-        guard let semicolon = find([UInt8(ascii: ";")], from: index), semicolon - index <= 32 else {
+        guard let semicolon = find(";", from: index), semicolon - index <= 32 else {
             throw error(.malformedXML, "'&' must start an entity or character reference ending in ';'", at: start)
         }
         let body = UnsafeBufferPointer(rebasing: bytes[index..<semicolon])
@@ -274,7 +284,7 @@ struct XMLTreeParser {
 
     private mutating func skipComment() throws(DecodeError) {
         let start = index
-        guard let end = find(Array("-->".utf8), from: index + 4) else {
+        guard let end = find("-->", from: index + 4) else {
             throw error(.malformedXML, "unterminated comment", at: start)
         }
         index = end + 3
@@ -282,12 +292,12 @@ struct XMLTreeParser {
 
     private mutating func skipProcessingInstruction() throws(DecodeError) {
         let start = index
-        if hasPrefix(Array("<?xml".utf8)), index + 5 < bytes.count,
+        if hasPrefix("<?xml"), index + 5 < bytes.count,
             isWhitespace(bytes[index + 5]) || bytes[index + 5] == UInt8(ascii: "?")
         {
             throw error(.malformedXML, "XML declaration is only allowed at the very start", at: start)
         }
-        guard let end = find(Array("?>".utf8), from: index + 2) else {
+        guard let end = find("?>", from: index + 2) else {
             throw error(.malformedXML, "unterminated processing instruction", at: start)
         }
         index = end + 2
@@ -311,28 +321,32 @@ struct XMLTreeParser {
         return index > start
     }
 
-    private func hasPrefix(_ prefix: [UInt8]) -> Bool {
-        guard index + prefix.count <= bytes.count else { return false }
-        for offset in 0..<prefix.count where bytes[index + offset] != prefix[offset] { return false }
-        return true
+    private func hasPrefix(_ prefix: StaticString) -> Bool {
+        prefix.withUTF8Buffer { prefix in
+            guard index + prefix.count <= bytes.count else { return false }
+            for offset in 0..<prefix.count where bytes[index + offset] != prefix[offset] { return false }
+            return true
+        }
     }
 
-    private func find(_ needle: [UInt8], from start: Int) -> Int? {
-        guard let first = needle.first, needle.count <= bytes.count else { return nil }
-        var position = start
-        let last = bytes.count - needle.count
-        outer: while position <= last {
-            if bytes[position] != first {
-                position += 1
-                continue
+    private func find(_ needle: StaticString, from start: Int) -> Int? {
+        needle.withUTF8Buffer { needle in
+            guard let first = needle.first, needle.count <= bytes.count else { return nil }
+            var position = start
+            let last = bytes.count - needle.count
+            outer: while position <= last {
+                if bytes[position] != first {
+                    position += 1
+                    continue
+                }
+                for offset in 1..<needle.count where bytes[position + offset] != needle[offset] {
+                    position += 1
+                    continue outer
+                }
+                return position
             }
-            for offset in 1..<needle.count where bytes[position + offset] != needle[offset] {
-                position += 1
-                continue outer
-            }
-            return position
+            return nil
         }
-        return nil
     }
 
     private func describeByte(at offset: Int) -> String {

@@ -13,8 +13,9 @@ public struct CallbackTime: Sendable, Hashable, Comparable {
     /// The fractional part's digits, for ordering within a second.
     private let fraction: String
 
-    /// Reads `text`; `nil` when it is not a full date-time with an offset.
-    public init?(_ text: String) {
+    /// Reads `text`; `nil` when it is absent or not a full date-time with an offset.
+    public init?(_ text: String?) {
+        guard let text, text.utf8.count >= 20, text.utf8.count <= 64 else { return nil }
         let b = Array(text.utf8)
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= b.count else { return nil }

@@ -10,6 +10,8 @@ public struct Envelope: Sendable, Hashable {
     public static let specVersion = "1.0"
     /// CloudEvents `datacontenttype` of `data`.
     public static let dataContentType = "application/json"
+    /// The attribute names every envelope has (besides `data`).
+    static let requiredAttributes: Set<String> = ["specversion", "id", "source", "type", "datacontenttype", "partitionkey"]
 
     /// Deterministic from the content: 32 hex digits of SHA-256 over `type` and canonical `data`.
     public let id: String
@@ -21,17 +23,25 @@ public struct Envelope: Sendable, Hashable {
     public let time: String?
     /// The ordering key: the workflow ID, or the documented fallback.
     public let partitionKey: String
-    /// Extension attributes (lowercase names), only those with a value.
-    public let extensions: [String: String]
     /// The callback content in canonical form.
     public let data: CanonicalValue
     /// `data` as canonical JSON, computed once.
     public let dataJSON: [UInt8]
+    /// Every attribute but `data`, sorted by name bytes.
+    private let sortedAttributes: [Attribute]
+
+    private struct Attribute: Hashable, Sendable {
+        let name: String
+        let value: String
+    }
 
     /// Builds an envelope; the `id` is derived from `type` and `data`.
+    /// - Parameters:
+    ///   - partitionKey: the ordering key; the `id` when `nil`.
+    ///   - extensions: extension attributes (lowercase names); `nil` or empty values are left out.
     public init(
         source: String, type: String, subject: String?, time: String?,
-        partitionKey: String?, extensions: [String: String], data: CanonicalValue
+        partitionKey: String?, extensions: [(name: String, value: String?)], data: CanonicalValue
     ) {
         let dataJSON = CanonicalJSONWriter().bytes(of: data)
         let id = Self.contentID(type: type, dataJSON: dataJSON)
@@ -41,9 +51,29 @@ public struct Envelope: Sendable, Hashable {
         self.subject = subject
         self.time = time
         self.partitionKey = partitionKey ?? id
-        self.extensions = extensions.filter { !$0.value.isEmpty }
         self.data = data
         self.dataJSON = dataJSON
+
+        var attributes = [
+            Attribute(name: "specversion", value: Self.specVersion), Attribute(name: "id", value: id),
+            Attribute(name: "source", value: source), Attribute(name: "type", value: type),
+            Attribute(name: "datacontenttype", value: Self.dataContentType),
+            Attribute(name: "partitionkey", value: partitionKey ?? id),
+        ]
+        attributes.reserveCapacity(attributes.count + 2 + extensions.count)
+        if let subject { attributes.append(Attribute(name: "subject", value: subject)) }
+        if let time { attributes.append(Attribute(name: "time", value: time)) }
+        for (name, value) in extensions {
+            if let value, !value.isEmpty { attributes.append(Attribute(name: name, value: value)) }
+        }
+        for i in 1..<attributes.count {
+            var j = i
+            while j > 0, UTF8Order.less(attributes[j].name, attributes[j - 1].name) {
+                attributes.swapAt(j, j - 1)
+                j -= 1
+            }
+        }
+        self.sortedAttributes = attributes
     }
 
     /// The content-derived id: the first 128 bits of SHA-256(`type` LF `data`), in hex.
@@ -65,44 +95,56 @@ public struct Envelope: Sendable, Hashable {
 
     /// Every attribute except `data`, by name.
     public var attributes: [String: String] {
-        var attributes = extensions
-        attributes["specversion"] = Self.specVersion
-        attributes["id"] = id
-        attributes["source"] = source
-        attributes["type"] = type
-        attributes["datacontenttype"] = Self.dataContentType
-        attributes["partitionkey"] = partitionKey
-        if let subject { attributes["subject"] = subject }
-        if let time { attributes["time"] = time }
-        return attributes
+        Dictionary(uniqueKeysWithValues: sortedAttributes.map { ($0.name, $0.value) })
+    }
+
+    /// The extension attributes (those beyond CloudEvents' own and `partitionkey`).
+    public var extensions: [String: String] {
+        attributes.filter { !Self.requiredAttributes.contains($0.key) && $0.key != "subject" && $0.key != "time" }
     }
 
     /// The canonical JSON of the whole event (one line, no trailing newline).
     public func jsonBytes() -> [UInt8] {
-        let names = (Array(attributes.keys) + ["data"]).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let attributes = self.attributes
         var output: [UInt8] = []
-        output.reserveCapacity(dataJSON.count + 512)
+        output.reserveCapacity(dataJSON.count + 64 * sortedAttributes.count)
         output.append(UInt8(ascii: "{"))
-        for (offset, name) in names.enumerated() {
-            if offset > 0 { output.append(UInt8(ascii: ",")) }
-            CanonicalJSONWriter.writeString(name, into: &output)
-            output.append(UInt8(ascii: ":"))
-            if name == "data" {
-                output.append(contentsOf: dataJSON)
-            } else {
-                CanonicalJSONWriter.writeString(attributes[name]!, into: &output)
+        var dataPending = true
+        for attribute in sortedAttributes {
+            if dataPending, UTF8Order.less("data", attribute.name) {
+                writeData(into: &output)
+                dataPending = false
             }
+            if output.count > 1 { output.append(UInt8(ascii: ",")) }
+            CanonicalJSONWriter.writeString(attribute.name, into: &output)
+            output.append(UInt8(ascii: ":"))
+            CanonicalJSONWriter.writeString(attribute.value, into: &output)
         }
+        if dataPending { writeData(into: &output) }
         output.append(UInt8(ascii: "}"))
         return output
     }
 
+    private func writeData(into output: inout [UInt8]) {
+        if output.count > 1 { output.append(UInt8(ascii: ",")) }
+        CanonicalJSONWriter.writeString("data", into: &output)
+        output.append(UInt8(ascii: ":"))
+        output.append(contentsOf: dataJSON)
+    }
+
     /// The whole event as a canonical value (for pretty printing and inspection).
     public var canonicalValue: CanonicalValue {
-        var members = attributes.map { CanonicalMember($0.key, .string($0.value)) }
+        var members = sortedAttributes.map { CanonicalMember($0.name, .string($0.value)) }
         members.append(CanonicalMember("data", data))
-        members.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        members.sort { UTF8Order.less($0.name, $1.name) }
         return .object(members)
+    }
+
+    public static func == (lhs: Envelope, rhs: Envelope) -> Bool {
+        lhs.sortedAttributes == rhs.sortedAttributes && lhs.dataJSON == rhs.dataJSON
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(dataJSON)
     }
 }

@@ -29,8 +29,7 @@ public struct EnvelopeBuilder: Sendable {
                     time: nil,
                     partitionKey: workflowId ?? queueId ?? jobId,
                     extensions: [
-                        "eventname": eventName, "workflowid": workflowId ?? "",
-                        "queueid": queueId ?? "", "jobid": jobId ?? "",
+                        ("eventname", eventName), ("workflowid", workflowId), ("queueid", queueId), ("jobid", jobId),
                     ],
                     data: body)
             ]
@@ -40,7 +39,7 @@ public struct EnvelopeBuilder: Sendable {
     }
 
     private func envelope(for job: JobDetail, type: String, eventName: String) -> Envelope {
-        let time = [job.endTime, job.startTime, job.creationTime].lazy.compactMap { $0.flatMap(CallbackTime.init) }.first
+        let time = CallbackTime(job.endTime) ?? CallbackTime(job.startTime) ?? CallbackTime(job.creationTime)
         let workflowId = job.workflowId
         return Envelope(
             source: Self.source(bucket: job.bucket),
@@ -49,24 +48,17 @@ public struct EnvelopeBuilder: Sendable {
             time: time?.rfc3339,
             partitionKey: workflowId ?? job.queueId ?? job.jobId,
             extensions: [
-                "eventname": eventName,
-                "jobid": job.jobId ?? "",
-                "queueid": job.queueId ?? "",
-                "tag": job.tag ?? "",
-                "state": job.state ?? "",
-                "code": job.code ?? "",
-                "bucket": job.bucket ?? "",
-                "region": job.region ?? "",
-                "workflowid": workflowId ?? "",
-                "runid": job.runId ?? "",
+                ("eventname", eventName), ("jobid", job.jobId), ("queueid", job.queueId), ("tag", job.tag),
+                ("state", job.state), ("code", job.code), ("bucket", job.bucket), ("region", job.region),
+                ("workflowid", workflowId), ("runid", job.runId),
             ],
             data: job.canonical)
     }
 
     private func envelope(for execution: WorkflowExecution, type: String, eventName: String) -> Envelope {
         // A run's time is when its last task ended; failing that, when it was created.
-        let taskEnds = execution.tasks.compactMap { $0.endTime.flatMap(CallbackTime.init) }
-        let time = taskEnds.max() ?? execution.createTime.flatMap(CallbackTime.init)
+        let taskEnds = execution.tasks.compactMap { CallbackTime($0.endTime) }
+        let time = taskEnds.max() ?? CallbackTime(execution.createTime)
         return Envelope(
             source: Self.source(bucket: execution.bucket),
             type: type,
@@ -74,11 +66,8 @@ public struct EnvelopeBuilder: Sendable {
             time: time?.rfc3339,
             partitionKey: execution.workflowId ?? execution.runId,
             extensions: [
-                "eventname": eventName,
-                "workflowid": execution.workflowId ?? "",
-                "runid": execution.runId ?? "",
-                "state": execution.state ?? "",
-                "bucket": execution.bucket ?? "",
+                ("eventname", eventName), ("workflowid", execution.workflowId), ("runid", execution.runId),
+                ("state", execution.state), ("bucket", execution.bucket),
             ],
             data: execution.canonical)
     }

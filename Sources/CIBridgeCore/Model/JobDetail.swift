@@ -24,8 +24,9 @@ public struct JobDetail: Sendable, Hashable {
     public var bucket: String? { canonical.string(at: "Input", "BucketId") }
     /// `Input.Region`.
     public var region: String? { canonical.string(at: "Input", "Region") }
-    /// `Input.Object`: the key of the object the job processed.
-    public var object: String? { canonical.string(at: "Input", "Object") }
+    /// `Input.Object`: the key of the object the job processed (`Object` for
+    /// content-moderation jobs, which have no `Input`).
+    public var object: String? { canonical.string(at: "Input", "Object") ?? canonical.string(at: "Object") }
     /// `Workflow.WorkflowId`, when a workflow started the job.
     public var workflowId: String? { canonical.string(at: "Workflow", "WorkflowId") }
     /// `Workflow.RunId`: the workflow instance.
