@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(
             name: "CIBridgeCoreTests",
             dependencies: ["CIBridgeCore"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "CIBridgeKafkaTests", dependencies: ["CIBridgeKafka"]),
         .testTarget(name: "CIBridgeRedisTests", dependencies: ["CIBridgeRedis"]),

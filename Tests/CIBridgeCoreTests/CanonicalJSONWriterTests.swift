@@ -1,0 +1,38 @@
+import CIBridgeCore
+import Foundation
+import Testing
+
+@Suite("Canonical JSON writer")
+struct CanonicalJSONWriterTests {
+    @Test("Strings are escaped minimally and everything else stays UTF-8")
+    func escaping() {
+        let value = CanonicalValue.string("a\"b\\c/d\n\t\u{01}é😀\u{7F}")
+        let text = String(decoding: CanonicalJSONWriter().bytes(of: value), as: UTF8.self)
+        #expect(text == "\"a\\\"b\\\\c/d\\n\\t\\u0001é😀\u{7F}\"")
+    }
+
+    @Test("Compact output has no whitespace; pretty output parses to the same value")
+    func compactAndPretty() throws {
+        let value = CanonicalValue.object([
+            CanonicalMember("A", .array([.string("1"), .object([CanonicalMember("B", .string("x y"))])])),
+            CanonicalMember("C", .string("z")),
+        ])
+        let compact = CanonicalJSONWriter().bytes(of: value)
+        #expect(String(decoding: compact, as: UTF8.self) == "{\"A\":[\"1\",{\"B\":\"x y\"}],\"C\":\"z\"}")
+        let pretty = CanonicalJSONWriter(pretty: true).bytes(of: value)
+        let a = try JSONSerialization.jsonObject(with: Data(compact)) as? NSDictionary
+        let b = try JSONSerialization.jsonObject(with: Data(pretty)) as? NSDictionary
+        #expect(a != nil && a == b)
+    }
+
+    @Test("Canonical objects sort members by UTF-8 bytes, not by locale or Unicode rules")
+    func byteOrder() throws {
+        // 'Z' (0x5A) < 'a' (0x61) < 'é' (0xC3 0xA9) < '名' (0xE5 ...)
+        let body = Array(#"{"EventName":"X","名":"4","é":"3","a":"2","Z":"1"}"#.utf8)
+        guard case .other(_, let data) = try CallbackDecoder().decode(body), case .object(let members) = data else {
+            Issue.record("not a generic event")
+            return
+        }
+        #expect(members.map(\.name) == ["EventName", "Z", "a", "é", "名"])
+    }
+}
