@@ -12,7 +12,15 @@ public enum CanonicalValue: Sendable, Hashable {
     /// The member named `name`, when this is an object that has it.
     public subscript(name: String) -> CanonicalValue? {
         guard case .object(let members) = self else { return nil }
-        for member in members where UTF8Order.equal(member.name, name) { return member.value }
+        // Members are sorted by name bytes: binary search.
+        var low = 0
+        var high = members.count
+        while low < high {
+            let middle = (low + high) / 2
+            let order = UTF8Order.compare(members[middle].name, name)
+            if order == 0 { return members[middle].value }
+            if order < 0 { low = middle + 1 } else { high = middle }
+        }
         return nil
     }
 

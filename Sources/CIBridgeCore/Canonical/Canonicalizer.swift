@@ -53,7 +53,10 @@ public struct Canonicalizer: Sendable {
             if end - start == 1 && !repeatedFields.isRepeated(memberName, under: name) {
                 members.append(entries[start])
             } else {
-                members.append(CanonicalMember(memberName, .array(entries[start..<end].map(\.value))))
+                var values: [CanonicalValue] = []
+                values.reserveCapacity(end - start)
+                for index in start..<end { values.append(entries[index].value) }
+                members.append(CanonicalMember(memberName, .array(values)))
             }
             start = end
         }

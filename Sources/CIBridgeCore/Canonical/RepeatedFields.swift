@@ -27,10 +27,11 @@ public struct RepeatedFields: Hashable, Sendable {
 
     /// Whether `child` inside an element named `parent` is always an array.
     public func isRepeated(_ child: String, under parent: String) -> Bool {
-        // A dozen short names: a linear scan of small-string compares beats hashing.
-        for rule in rules where UTF8Order.equal(rule.child, child) {
+        // A few short ASCII names: a linear scan of small-string compares beats
+        // hashing. (`==` is exact here: an ASCII string equals only itself.)
+        for rule in rules where rule.child == child {
             guard let ruleParent = rule.parent else { return true }
-            if UTF8Order.equal(ruleParent, parent) { return true }
+            if ruleParent == parent { return true }
         }
         return false
     }

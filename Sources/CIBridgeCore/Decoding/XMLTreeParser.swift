@@ -196,7 +196,10 @@ struct XMLTreeParser {
                 try skipProcessingInstruction()
             } else {
                 let child = try parseElement(depth: depth + 1)
-                if let value = child.value { members.append(CanonicalMember(child.name, value)) }
+                if let value = child.value {
+                    if members.capacity == 0 { members.reserveCapacity(8) }
+                    members.append(CanonicalMember(child.name, value))
+                }
                 sawChild = true
             }
         }
