@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "cibridge", targets: ["cibridge"]),
         .executable(name: "cibridge-bench", targets: ["CIBridgeBench"]),
         .library(name: "CIBridgeCore", targets: ["CIBridgeCore"]),
+        .library(name: "CIBridgeOutbox", targets: ["CIBridgeOutbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -32,6 +33,9 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        // The disk-backed outbox: segments, cursors, recovery, delivery state.
+        .target(name: "CIBridgeOutbox"),
+
         // Adapters: each is the only importer of its C library.
         .target(name: "CIBridgeKafka", dependencies: ["CRdKafka"]),
         .target(name: "CIBridgeRedis", dependencies: ["CHiredis"]),
@@ -40,6 +44,7 @@ let package = Package(
             name: "cibridge",
             dependencies: [
                 "CIBridgeCore",
+                "CIBridgeOutbox",
                 "CIBridgeKafka",
                 "CIBridgeRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -49,6 +54,7 @@ let package = Package(
             name: "CIBridgeBench",
             dependencies: [
                 "CIBridgeCore",
+                "CIBridgeOutbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +64,7 @@ let package = Package(
             dependencies: ["CIBridgeCore"],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox"]),
         .testTarget(name: "CIBridgeKafkaTests", dependencies: ["CIBridgeKafka"]),
         .testTarget(name: "CIBridgeRedisTests", dependencies: ["CIBridgeRedis"]),
         .testTarget(

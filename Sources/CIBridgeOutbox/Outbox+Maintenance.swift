@@ -1,0 +1,69 @@
+import Dispatch
+
+extension Outbox {
+    /// Every 200 ms on the I/O queue: persist changed cursors, delete segments
+    /// every sink is done with once retention allows, refresh the free-space figure.
+    func scheduleMaintenance() {
+        io.asyncAfter(deadline: .now() + .milliseconds(200)) { [weak self] in
+            guard let self, !self.state.withLock({ $0.closed }) else { return }
+            self.persistCursors()
+            try? self.collectGarbage(now: Self.nowMilliseconds())
+            let free = (try? SystemFile.freeBytes(self.directory)) ?? .max
+            self.state.withLock { $0.freeBytes = free }
+            self.scheduleMaintenance()
+        }
+    }
+
+    /// Writes the cursor of every sink whose watermark moved (crash-atomically).
+    func persistCursors() {
+        let changed = state.withLock { s -> [(String, UInt64)] in
+            s.sinks.compactMap { name, sink in
+                s.persistedWatermarks[name] == sink.watermark ? nil : (name, sink.watermark)
+            }
+        }
+        for (name, watermark) in changed {
+            let path = cursorsDirectory + "/" + name + CursorFile.suffix
+            do {
+                try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: cursorsDirectory)
+                state.withLock { $0.persistedWatermarks[name] = watermark }
+            } catch {
+                // Not fatal: the cursor stays behind and records are delivered again after a crash.
+            }
+        }
+    }
+
+    /// Deletes whole segments that every sink has passed (by persisted cursor, so
+    /// a crash cannot resurrect a cursor pointing into a deleted segment) and that
+    /// retention no longer protects. The active segment is never deleted. Over
+    /// `maxBytes`, delivered segments go regardless of retention.
+    func collectGarbage(now: Int64) throws(OutboxError) {
+        let doomed = state.withLock { s -> [Segment] in
+            guard s.segments.count > 1 else { return [] }
+            let done = s.persistedWatermarks.values.min() ?? (s.segments.last!.baseSequence - 1)
+            var deliveredBytes: Int64 = 0
+            for segment in s.segments.dropLast() where segment.recordCount == 0 || segment.lastSequence <= done {
+                deliveredBytes += segment.bytes
+            }
+            var doomed: [Segment] = []
+            var total = s.totalBytes
+            for segment in s.segments.dropLast() {
+                guard segment.recordCount == 0 || segment.lastSequence <= done else { break }
+                let expired = (segment.lastAppendTime ?? 0) < now - configuration.retentionSeconds * 1000
+                let overRetentionBytes = deliveredBytes > configuration.retentionBytes
+                let overMax = total > configuration.maxBytes * 9 / 10
+                guard expired || overRetentionBytes || overMax else { break }
+                doomed.append(segment)
+                deliveredBytes -= segment.bytes
+                total -= segment.bytes
+            }
+            s.segments.removeFirst(doomed.count)
+            s.totalBytes = total
+            return doomed
+        }
+        guard !doomed.isEmpty else { return }
+        for segment in doomed {
+            try SystemFile.remove(segmentsDirectory + "/" + Segment.fileName(base: segment.baseSequence))
+        }
+        try SystemFile.syncDirectory(segmentsDirectory)
+    }
+}

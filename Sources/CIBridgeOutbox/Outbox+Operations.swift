@@ -1,0 +1,111 @@
+extension Outbox {
+    /// Delivers everything from `sequence` on to `sink` again (clamped to the
+    /// oldest record still kept). The cursor is persisted before this returns.
+    public func rewind(_ sink: String, toSequence sequence: UInt64) async throws {
+        let target = try state.withLock { s throws(OutboxError) -> UInt64 in
+            guard s.sinks[sink] != nil else { throw OutboxError(.unknownSink, "no sink named '\(sink)'") }
+            let oldest = s.segments.first?.baseSequence ?? 1
+            guard sequence <= s.nextSequence else {
+                throw OutboxError(.outOfRange, "sequence \(sequence) is past the end of the log (next is \(s.nextSequence))")
+            }
+            let target = max(sequence, oldest)
+            s.sinks[sink]!.rewind(to: target)
+            return target
+        }
+        try await onIOQueue { () throws(OutboxError) in
+            let path = self.cursorsDirectory + "/" + sink + CursorFile.suffix
+            try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: target - 1), directory: self.cursorsDirectory)
+            self.state.withLock { $0.persistedWatermarks[sink] = target - 1 }
+        }
+        wake(sink: sink)
+    }
+
+    /// Delivers everything appended at or after `time` (milliseconds since the
+    /// epoch) to `sink` again.
+    public func rewind(_ sink: String, toTime time: Int64) async throws {
+        let sequence = try await onIOQueue { () throws(OutboxError) in try self.firstSequence(appendedAtOrAfter: time) }
+        try await rewind(sink, toSequence: sequence)
+    }
+
+    /// The first sequence appended at or after `time`, or the next sequence when none is.
+    func firstSequence(appendedAtOrAfter time: Int64) throws(OutboxError) -> UInt64 {
+        let (segments, next) = state.withLock { s in (s.segments, s.nextSequence) }
+        for segment in segments where segment.recordCount > 0 && (segment.lastAppendTime ?? 0) >= time {
+            let bytes = try segment.file.read(count: Int(segment.endOffset - Segment.headerSize), at: Segment.headerSize)
+            var found: UInt64?
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while found == nil, case .record(let record, let size) = RecordFrame.decode(buffer, at: offset, maxBody: buffer.count) {
+                    if record.appendTime >= time { found = record.sequence }
+                    offset += size
+                }
+            }
+            if let found { return found }
+        }
+        return next
+    }
+
+    /// Appends the dead letters of `sink` (all, or those in `sequences`) to the log
+    /// again, for `sink` only, and marks them requeued. Returns the new sequences.
+    public func requeue(_ sink: String, sequences: [UInt64]? = nil) async throws -> [UInt64] {
+        guard state.withLock({ $0.sinks[sink] != nil }) else { throw OutboxError(.unknownSink, "no sink named '\(sink)'") }
+        let entries = try deadLetters(for: sink).filter { entry in
+            !entry.requeued && (sequences?.contains(entry.record.sequence) ?? true)
+        }
+        if entries.isEmpty { return [] }
+        let appended = try await append(entries.map { OutboxEntry(key: $0.record.key, payload: $0.record.payload, routing: [sink]) })
+        let now = Self.nowMilliseconds()
+        var markers: [UInt8] = []
+        for entry in entries { markers += DeadLetterLog.encodeRequeued(sequence: entry.record.sequence, time: now) }
+        let frames = markers
+        try await onIOQueue { () throws(OutboxError) in try self.appendDeadLetterFrame(frames, sink: sink) }
+        return appended
+    }
+
+    /// The dead letters of `sink`, oldest first (requeued ones marked).
+    public func deadLetters(for sink: String) throws(OutboxError) -> [DeadLetter] {
+        try Self.readDeadLetters(directory: directory, sink: sink)
+    }
+
+    static func readDeadLetters(directory: String, sink: String) throws(OutboxError) -> [DeadLetter] {
+        let path = directory + "/dead-letters/" + sink + DeadLetterLog.suffix
+        guard SystemFile.exists(path) else { return [] }
+        let bytes = try SystemFile.open(path, readOnly: true).readAll()
+        return DeadLetterLog.decode(bytes).entries.map {
+            DeadLetter(sink: sink, record: $0.record, reason: $0.reason, time: $0.time, requeued: $0.requeued)
+        }
+    }
+
+    /// Current figures, from memory (cheap; for metrics and tests).
+    public func status() -> OutboxStatus {
+        let now = Self.nowMilliseconds()
+        return state.withLock { s in
+            let first = s.segments.first { $0.recordCount > 0 }.map { $0.baseSequence }
+            let records = s.segments.reduce(0) { $0 + $1.recordCount }
+            let sinks = s.sinks.keys.sorted().map { name -> OutboxStatus.Sink in
+                let watermark = s.sinks[name]!.watermark
+                let pending = Int(s.readableSequence > watermark ? s.readableSequence - watermark : 0)
+                let oldest = s.segments.first { $0.recordCount > 0 && $0.lastSequence > watermark }
+                let deadLetters = ((try? Self.readDeadLetters(directory: directory, sink: name)) ?? []).filter { !$0.requeued }.count
+                return OutboxStatus.Sink(
+                    name: name, watermark: watermark, pending: pending,
+                    oldestPendingAgeMilliseconds: pending > 0 ? oldest?.firstAppendTime.map { now - $0 } : nil,
+                    deadLetters: deadLetters)
+            }
+            return OutboxStatus(
+                directory: directory, firstSequence: first, lastSequence: records > 0 ? s.readableSequence : nil,
+                records: records, bytes: s.totalBytes, segments: s.segments.count, sinks: sinks, quarantined: s.quarantined)
+        }
+    }
+}
+
+/// A record a sink gave up on.
+public struct DeadLetter: Sendable, Hashable {
+    public let sink: String
+    public let record: OutboxRecord
+    public let reason: String
+    /// When the sink gave up, milliseconds since the epoch.
+    public let time: Int64
+    /// Whether it was appended to the log again.
+    public let requeued: Bool
+}

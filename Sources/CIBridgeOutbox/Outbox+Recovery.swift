@@ -1,0 +1,116 @@
+extension Outbox {
+    struct Recovered {
+        var segments: [Segment]
+        var nextSequence: UInt64
+        var watermarks: [String: UInt64]
+        var report: RecoveryReport
+    }
+
+    /// Scans every segment, verifies every frame, and (when `repair`) cuts torn
+    /// tails, moves damaged ranges to quarantine and rewrites segments without them.
+    static func recover(directory: String, configuration: OutboxConfiguration, repair: Bool) throws(OutboxError) -> Recovered {
+        let segmentsDirectory = directory + "/segments"
+        let quarantineDirectory = directory + "/quarantine"
+        var report = RecoveryReport()
+        var names = try SystemFile.list(segmentsDirectory)
+        if repair {
+            for name in names where name.hasSuffix(".tmp") { try SystemFile.remove(segmentsDirectory + "/" + name) }
+        }
+        names = names.filter { $0.hasSuffix(Segment.suffix) }.sorted()
+        var segments: [Segment] = []
+        var last: UInt64 = 0
+        var directoryChanged = false
+
+        for name in names {
+            guard let base = UInt64(name.dropLast(Segment.suffix.count)) else { continue }
+            let path = segmentsDirectory + "/" + name
+            var file = try SystemFile.open(path, readOnly: !repair)
+            var bytes = try file.readAll()
+            let maxBody = Int(max(configuration.segmentBytes, Int64(bytes.count)))
+            let scan = LogScanner.scan(bytes, expectedBase: base, after: max(last, base &- 1), maxBody: maxBody)
+
+            for damage in scan.damage {
+                let region = Array(bytes[Int(damage.start)..<Int(damage.end)])
+                if damage.isTail { report.truncatedTailBytes += damage.end - damage.start } else { report.quarantinedRegions += 1 }
+                report.notes.append("\(name): \(damage.reason) at byte \(damage.start), \(region.count) bytes \(damage.isTail ? "cut from the tail" : "moved out")")
+                guard repair, region.contains(where: { $0 != 0 }) else { continue }
+                let quarantine = quarantineDirectory + "/" + name.dropLast(Segment.suffix.count) + "-\(damage.start).bin"
+                try SystemFile.replaceAtomically(quarantine, with: region, directory: quarantineDirectory)
+            }
+
+            if repair && scan.validEnd == 0 {
+                // Not even a header: the crash hit segment creation. Start it again.
+                try file.truncate(to: 0)
+                try file.write(Segment.header(base: base), at: 0)
+                try file.syncData()
+                bytes = Segment.header(base: base)
+            } else if repair && scan.damage.contains(where: { !$0.isTail }) {
+                // Damage in the middle: rewrite the segment with only its valid frames.
+                var clean = Segment.header(base: base)
+                for frame in scan.frames { clean += bytes[Int(frame.offset)..<(Int(frame.offset) + frame.size)] }
+                try SystemFile.replaceAtomically(path, with: clean, directory: segmentsDirectory)
+                file = try SystemFile.open(path)
+                bytes = clean
+                directoryChanged = true
+            } else if repair && scan.validEnd < Int64(bytes.count) {
+                try file.truncate(to: scan.validEnd)
+                try file.syncData()
+            }
+
+            var segment = Segment(baseSequence: base, file: file, endOffset: Segment.headerSize)
+            // Offsets again from the (possibly rewritten) bytes.
+            let rescanned = scan.damage.contains(where: { !$0.isTail }) && repair
+                ? LogScanner.scan(bytes, expectedBase: base, after: max(last, base &- 1), maxBody: maxBody).frames : scan.frames
+            for frame in rescanned {
+                segment.index(sequence: frame.sequence, offset: frame.offset, appendTime: frame.appendTime, size: frame.size)
+            }
+            last = max(last, segment.recordCount > 0 ? segment.lastSequence : base &- 1)
+            report.records += segment.recordCount
+            segments.append(segment)
+        }
+
+        // Cursors. A missing or damaged one restarts its sink at the oldest record:
+        // at-least-once, never a skipped record.
+        let firstSequence = segments.first?.baseSequence ?? 1
+        var watermarks: [String: UInt64] = [:]
+        for sink in configuration.sinks {
+            let path = directory + "/cursors/" + sink + CursorFile.suffix
+            var watermark = firstSequence - 1
+            if SystemFile.exists(path) {
+                if let value = CursorFile.decode((try? SystemFile.open(path, readOnly: true).readAll()) ?? []) {
+                    watermark = max(value, firstSequence - 1)
+                } else {
+                    report.resetCursors.append(sink)
+                    report.notes.append("cursor of sink \(sink) is damaged: delivering again from sequence \(firstSequence)")
+                }
+            } else if !segments.isEmpty && last >= firstSequence {
+                report.notes.append("sink \(sink) has no cursor: delivering from sequence \(firstSequence)")
+            }
+            watermarks[sink] = watermark
+        }
+
+        // Never reuse a sequence number, even one a cursor already passed.
+        let nextSequence = max(last + 1, (watermarks.values.max() ?? 0) + 1, segments.last?.baseSequence ?? 1)
+        if repair {
+            if let tail = segments.last, tail.recordCount == 0, tail.baseSequence != nextSequence {
+                segments.removeLast()
+                try SystemFile.remove(segmentsDirectory + "/" + Segment.fileName(base: tail.baseSequence))
+                directoryChanged = true
+            }
+            let needsNewSegment: Bool
+            if let tail = segments.last {
+                needsNewSegment = tail.recordCount > 0 ? tail.lastSequence + 1 != nextSequence : tail.baseSequence != nextSequence
+            } else {
+                needsNewSegment = true
+            }
+            if needsNewSegment {
+                segments.append(try Segment.create(directory: segmentsDirectory, base: nextSequence))
+                directoryChanged = true
+            }
+            if directoryChanged { try SystemFile.syncDirectory(segmentsDirectory) }
+        }
+        report.segments = segments.count
+        report.quarantinedTotal = (try? SystemFile.list(quarantineDirectory).filter { $0.hasSuffix(".bin") }.count) ?? 0
+        return Recovered(segments: segments, nextSequence: nextSequence, watermarks: watermarks, report: report)
+    }
+}

@@ -1,0 +1,300 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The disk-backed outbox: every record is durable before ``append(_:)`` returns,
+/// and stays until every sink has it (and its retention has passed).
+///
+/// Appends from many tasks are group-committed: one `write` and one `fdatasync`
+/// on the outbox's own I/O queue cover everyone waiting. Sinks pull records with
+/// ``nextBatch(for:limit:)`` and resolve each with ``ack(_:_:)``,
+/// ``retry(_:_:after:)`` or ``deadLetter(_:_:reason:)``. docs/outbox.md has the file
+/// format and the guarantees.
+public final class Outbox: Sendable {
+    public let directory: String
+    public let configuration: OutboxConfiguration
+    /// What recovery found and repaired when the outbox was opened.
+    public let recovery: RecoveryReport
+
+    let state: Mutex<State>
+    /// All disk writes happen here: never on the cooperative thread pool.
+    let io = DispatchQueue(label: "cibridge.outbox.io")
+    private let lockFile: SystemFile
+
+    var segmentsDirectory: String { directory + "/segments" }
+    var cursorsDirectory: String { directory + "/cursors" }
+    var deadLettersDirectory: String { directory + "/dead-letters" }
+    var quarantineDirectory: String { directory + "/quarantine" }
+
+    struct State: ~Copyable {
+        var segments: [Segment]
+        var nextSequence: UInt64
+        /// Records up to here are written (and, with `fsync: always`, synced): sinks may read them.
+        var readableSequence: UInt64
+        var totalBytes: Int64
+        var pending = PendingBatch()
+        var flushScheduled = false
+        var sinks: [String: SinkState]
+        var persistedWatermarks: [String: UInt64]
+        /// Per sink: something happened since it last looked (new records, a retry, a rewind).
+        var signalled: [String: Bool]
+        var sinkWaiters: [String: CheckedContinuation<Void, Never>] = [:]
+        var freeBytes: Int64 = .max
+        /// After a failed `fdatasync` the page cache can no longer be trusted: no more appends.
+        var failure: OutboxError?
+        var closed = false
+        var lastSync: Int64 = 0
+        var syncScheduled = false
+        var quarantined: Int
+    }
+
+    struct PendingBatch {
+        var bytes: [UInt8] = []
+        var frames: [(sequence: UInt64, offset: Int, size: Int, appendTime: Int64)] = []
+        var waiters: [(CheckedContinuation<[UInt64], any Error>, [UInt64])] = []
+        var isEmpty: Bool { frames.isEmpty }
+    }
+
+    /// Opens (creating if needed) the outbox in `directory`, recovering from any
+    /// crash: torn tails are cut off and kept in `quarantine/`, damaged records in
+    /// the middle of a segment are moved there, and every sink resumes from its
+    /// persisted cursor. Throws `locked` when another process has it open.
+    public init(directory: String, configuration: OutboxConfiguration) throws(OutboxError) {
+        self.directory = directory
+        self.configuration = configuration
+        for sink in configuration.sinks where !Self.isValidSinkName(sink) {
+            throw OutboxError(.unknownSink, "invalid sink name '\(sink)': use 1-64 of A-Z a-z 0-9 . _ -")
+        }
+        try SystemFile.makeDirectory(directory)
+        for sub in ["/segments", "/cursors", "/dead-letters", "/quarantine"] {
+            try SystemFile.makeDirectory(directory + sub)
+        }
+        let lockFile = try SystemFile.open(directory + "/LOCK", create: true)
+        guard try lockFile.tryLockExclusive() else {
+            throw OutboxError(.locked, "outbox \(directory) is in use by another process (cibridge serve?)")
+        }
+        self.lockFile = lockFile
+        let recovered = try Self.recover(directory: directory, configuration: configuration, repair: true)
+        self.recovery = recovered.report
+        var sinks: [String: SinkState] = [:]
+        var signalled: [String: Bool] = [:]
+        for (name, watermark) in recovered.watermarks {
+            sinks[name] = SinkState(name: name, watermark: watermark)
+            signalled[name] = true
+        }
+        self.state = Mutex(
+            State(
+                segments: recovered.segments, nextSequence: recovered.nextSequence,
+                readableSequence: recovered.nextSequence - 1, totalBytes: recovered.segments.reduce(0) { $0 + $1.bytes },
+                sinks: sinks, persistedWatermarks: recovered.watermarks, signalled: signalled,
+                quarantined: recovered.report.quarantinedTotal))
+        state.withLock { $0.freeBytes = (try? SystemFile.freeBytes(directory)) ?? .max }
+        scheduleMaintenance()
+    }
+
+    static func isValidSinkName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F
+                    || b == 0x2D
+            }
+    }
+
+    // MARK: - Append
+
+    /// Appends `entries` and returns their sequence numbers once they are durable
+    /// (per ``OutboxConfiguration/fsync``). Fails fast with `outbox_full` or
+    /// `disk_low` when a limit is reached; nothing of the call is appended then.
+    public func append(_ entries: [OutboxEntry]) async throws -> [UInt64] {
+        if entries.isEmpty { return [] }
+        let now = Self.nowMilliseconds()
+        return try await withCheckedThrowingContinuation { continuation in
+            let outcome: Result<Bool, OutboxError> = state.withLock { s in
+                if let failure = s.failure { return .failure(failure) }
+                if s.closed { return .failure(OutboxError(.closed, "the outbox is closed")) }
+                var size = 0
+                for entry in entries {
+                    let frameSize = RecordFrame.size(key: entry.key, routing: entry.routing, payload: entry.payload.count)
+                    if Int64(frameSize) > configuration.segmentBytes - Segment.headerSize {
+                        return .failure(OutboxError(.recordTooLarge, "a \(frameSize)-byte record does not fit a \(configuration.segmentBytes)-byte segment"))
+                    }
+                    size += frameSize
+                }
+                if s.totalBytes + Int64(s.pending.bytes.count + size) > configuration.maxBytes {
+                    return .failure(OutboxError(.full, "outbox is full: \(s.totalBytes) bytes stored, limit \(configuration.maxBytes)"))
+                }
+                if s.freeBytes - Int64(s.pending.bytes.count + size) < configuration.minFreeBytes {
+                    return .failure(OutboxError(.diskLow, "disk space low: \(s.freeBytes) bytes free, margin \(configuration.minFreeBytes)"))
+                }
+                var sequences: [UInt64] = []
+                sequences.reserveCapacity(entries.count)
+                for entry in entries {
+                    let sequence = s.nextSequence
+                    s.nextSequence += 1
+                    let offset = s.pending.bytes.count
+                    RecordFrame.encode(
+                        sequence: sequence, appendTime: now, key: entry.key, routing: entry.routing, payload: entry.payload,
+                        into: &s.pending.bytes)
+                    s.pending.frames.append((sequence, offset, s.pending.bytes.count - offset, now))
+                    sequences.append(sequence)
+                }
+                s.pending.waiters.append((continuation, sequences))
+                if s.flushScheduled { return .success(false) }
+                s.flushScheduled = true
+                return .success(true)
+            }
+            switch outcome {
+            case .failure(let error): continuation.resume(throwing: error)
+            case .success(true): io.async { self.flush() }
+            case .success(false): break
+            }
+        }
+    }
+
+    /// Writes pending batches until none is left (on the I/O queue).
+    private func flush() {
+        while true {
+            let taken: (PendingBatch, Segment)? = state.withLock { s in
+                if s.pending.isEmpty {
+                    s.flushScheduled = false
+                    return nil
+                }
+                let batch = s.pending
+                s.pending = PendingBatch()
+                return (batch, s.segments[s.segments.count - 1])
+            }
+            guard let (batch, active) = taken else { return }
+            do {
+                try write(batch, after: active)
+            } catch {
+                for (waiter, _) in batch.waiters { waiter.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func write(_ batch: PendingBatch, after active: Segment) throws(OutboxError) {
+        var segment = active
+        if segment.recordCount > 0 && segment.endOffset + Int64(batch.bytes.count) > configuration.segmentBytes {
+            segment = try rotate(after: segment, base: batch.frames[0].sequence)
+        }
+        let start = segment.endOffset
+        do {
+            try segment.file.write(batch.bytes, at: start)
+        } catch {
+            // Nothing of the batch counts: cut back whatever part reached the file.
+            try? segment.file.truncate(to: start)
+            state.withLock { s in s.freeBytes = (try? SystemFile.freeBytes(directory)) ?? s.freeBytes }
+            throw error
+        }
+        let now = Self.nowMilliseconds()
+        var synced = false
+        switch configuration.fsync {
+        case .always:
+            try syncOrFail(segment.file)
+            synced = true
+        case .interval(let milliseconds):
+            let due = state.withLock { s in now - s.lastSync >= Int64(milliseconds) }
+            if due {
+                try syncOrFail(segment.file)
+                synced = true
+            } else {
+                scheduleSync(after: milliseconds)
+            }
+        }
+        state.withLock { s in
+            if synced { s.lastSync = now }
+            let index = s.segments.count - 1
+            for frame in batch.frames {
+                s.segments[index].index(
+                    sequence: frame.sequence, offset: start + Int64(frame.offset), appendTime: frame.appendTime, size: frame.size)
+            }
+            s.totalBytes += Int64(batch.bytes.count)
+            s.freeBytes -= Int64(batch.bytes.count)
+            s.readableSequence = batch.frames[batch.frames.count - 1].sequence
+        }
+        for (continuation, sequences) in batch.waiters { continuation.resume(returning: sequences) }
+        signalAllSinks()
+    }
+
+    /// `fdatasync`, and on failure refuse every later append: after a failed sync
+    /// the kernel may have dropped the dirty pages, so "written" no longer means anything.
+    private func syncOrFail(_ file: SystemFile) throws(OutboxError) {
+        do {
+            try file.syncData()
+        } catch {
+            state.withLock { $0.failure = error }
+            throw error
+        }
+    }
+
+    private func scheduleSync(after milliseconds: Int) {
+        let schedule = state.withLock { s -> Bool in
+            if s.syncScheduled { return false }
+            s.syncScheduled = true
+            return true
+        }
+        guard schedule else { return }
+        io.asyncAfter(deadline: .now() + .milliseconds(milliseconds)) {
+            let file = self.state.withLock { s -> SystemFile in
+                s.syncScheduled = false
+                return s.segments[s.segments.count - 1].file
+            }
+            if (try? self.syncOrFail(file)) != nil {
+                self.state.withLock { $0.lastSync = Self.nowMilliseconds() }
+            }
+        }
+    }
+
+    /// Closes `segment` and starts a new one whose first record will be `base`.
+    private func rotate(after segment: Segment, base: UInt64) throws(OutboxError) -> Segment {
+        try segment.file.syncData()
+        let next = try Segment.create(directory: segmentsDirectory, base: base)
+        try SystemFile.syncDirectory(segmentsDirectory)
+        let free = (try? SystemFile.freeBytes(directory)) ?? .max
+        state.withLock { s in
+            s.segments.append(next)
+            s.totalBytes += Segment.headerSize
+            s.freeBytes = free
+        }
+        return next
+    }
+
+    // MARK: - Closing
+
+    /// Finishes pending appends, persists every cursor, refuses further appends and
+    /// releases the directory for another process.
+    public func close() async {
+        state.withLock { $0.closed = true }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            io.async {
+                self.flush()
+                if let file = self.state.withLock({ $0.segments.last?.file }) { try? file.syncData() }
+                self.persistCursors()
+                self.lockFile.unlock()
+                continuation.resume()
+            }
+        }
+        signalAllSinks()
+    }
+
+    // MARK: - Helpers
+
+    static func nowMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
+    func signalAllSinks() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            for name in s.sinks.keys { s.signalled[name] = true }
+            let waiters = Array(s.sinkWaiters.values)
+            s.sinkWaiters = [:]
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

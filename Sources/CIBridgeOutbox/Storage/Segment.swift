@@ -1,0 +1,67 @@
+/// One segment file of the log and its in-memory index.
+///
+/// A segment starts with a 16-byte header (`CIBRSEG1`, then the u64 sequence of
+/// its first record) followed by frames (``RecordFrame``). Files are named
+/// after that first sequence, zero-padded to 20 digits, so they sort in order.
+struct Segment: Sendable {
+    static let magic: [UInt8] = Array("CIBRSEG1".utf8)
+    static let headerSize: Int64 = 16
+    static let suffix = ".seg"
+
+    let baseSequence: UInt64
+    let file: SystemFile
+    /// Where the next frame goes (the file's valid length).
+    var endOffset: Int64
+    /// Offsets of the records, indexed by `sequence - baseSequence`; `UInt32.max` marks a gap.
+    var offsets: [UInt32] = []
+    var firstAppendTime: Int64?
+    var lastAppendTime: Int64?
+    var recordCount = 0
+
+    /// The last sequence this segment holds, or `baseSequence - 1` when empty.
+    var lastSequence: UInt64 { baseSequence &+ UInt64(offsets.count) &- 1 }
+    var bytes: Int64 { endOffset }
+
+    static func fileName(base: UInt64) -> String {
+        let digits = String(base)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    static func header(base: UInt64) -> [UInt8] {
+        var header = magic
+        appendLittleEndian(base, to: &header)
+        return header
+    }
+
+    /// Creates an empty segment file (header written and synced; the caller syncs the directory).
+    static func create(directory: String, base: UInt64) throws(OutboxError) -> Segment {
+        let path = directory + "/" + fileName(base: base)
+        let file = try SystemFile.open(path, create: true)
+        try file.truncate(to: 0)
+        try file.write(header(base: base), at: 0)
+        try file.syncData()
+        return Segment(baseSequence: base, file: file, endOffset: headerSize)
+    }
+
+    /// Records that a frame for `sequence` now sits at `offset`.
+    mutating func index(sequence: UInt64, offset: Int64, appendTime: Int64, size: Int) {
+        let slot = Int(sequence - baseSequence)
+        while offsets.count < slot { offsets.append(UInt32.max) }
+        offsets.append(UInt32(offset))
+        endOffset = offset + Int64(size)
+        if firstAppendTime == nil { firstAppendTime = appendTime }
+        lastAppendTime = appendTime
+        recordCount += 1
+    }
+
+    /// The file offset of `sequence`'s frame, or of the next record after a gap.
+    func offset(of sequence: UInt64) -> Int64? {
+        guard sequence >= baseSequence else { return nil }
+        var slot = Int(sequence - baseSequence)
+        while slot < offsets.count {
+            if offsets[slot] != UInt32.max { return Int64(offsets[slot]) }
+            slot += 1
+        }
+        return nil
+    }
+}
