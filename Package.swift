@@ -64,7 +64,7 @@ let package = Package(
             dependencies: ["CIBridgeCore"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox"]),
+        .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench"]),
         .testTarget(name: "CIBridgeKafkaTests", dependencies: ["CIBridgeKafka"]),
         .testTarget(name: "CIBridgeRedisTests", dependencies: ["CIBridgeRedis"]),
         .testTarget(

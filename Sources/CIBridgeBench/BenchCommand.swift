@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cibridge-bench",
         abstract: "cibridge benchmarks. Build with -c release; numbers are printed, never asserted.",
-        subcommands: [DecodeBenchmark.self]
+        subcommands: [DecodeBenchmark.self, OutboxBenchmark.self, OutboxCrashWriter.self]
     )
 }
