@@ -34,7 +34,9 @@ let package = Package(
         ),
 
         // The disk-backed outbox: segments, cursors, recovery, delivery state.
-        .target(name: "CIBridgeOutbox"),
+        .target(name: "CIBridgeOutbox", dependencies: ["CCRC32C"]),
+        // CRC-32C with the CPU's instruction (SSE 4.2); the outbox falls back to tables.
+        .target(name: "CCRC32C"),
 
         // Adapters: each is the only importer of its C library.
         .target(name: "CIBridgeKafka", dependencies: ["CRdKafka"]),

@@ -22,6 +22,7 @@ struct OutboxBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let base = directory ?? FileManager.default.currentDirectoryPath + "/.bench-outbox-\(getpid())"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         print("outbox append benchmark: \(size)-byte records, fsync always, \(seconds) s per row, \(ProcessInfo.processInfo.processorCount) cores")
         print("directory: \(base)")
         print("")

@@ -49,6 +49,8 @@ public final class Outbox: Sendable {
         var lastSync: Int64 = 0
         var syncScheduled = false
         var quarantined: Int
+        /// How many appends the last group commit covered.
+        var lastBatchWaiters = 0
     }
 
     struct PendingBatch {
@@ -155,8 +157,18 @@ public final class Outbox: Sendable {
     }
 
     /// Writes pending batches until none is left (on the I/O queue).
+    ///
+    /// Group commit: each batch is one `write` and one `fdatasync` for everyone
+    /// waiting. When the previous batch was large (many concurrent writers) and
+    /// few have arrived yet, wait up to ~150 µs for the rest: one fuller batch
+    /// costs the same sync as a small one.
     private func flush() {
         while true {
+            for _ in 0..<3 {
+                let (waiting, previous) = state.withLock { s in (s.pending.waiters.count, s.lastBatchWaiters) }
+                guard previous >= 8, waiting < previous * 3 / 4 else { break }
+                usleep(50)
+            }
             let taken: (PendingBatch, Segment)? = state.withLock { s in
                 if s.pending.isEmpty {
                     s.flushScheduled = false
@@ -164,6 +176,7 @@ public final class Outbox: Sendable {
                 }
                 let batch = s.pending
                 s.pending = PendingBatch()
+                s.lastBatchWaiters = batch.waiters.count
                 return (batch, s.segments[s.segments.count - 1])
             }
             guard let (batch, active) = taken else { return }

@@ -10,6 +10,7 @@ struct RecordFormatTests {
         for length in [0, 1, 7, 8, 9, 63, 64, 1200, 4099] {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
             #expect(CRC32C.checksum(bytes) == crc32c(bytes))
+            #expect(bytes.withUnsafeBytes { CRC32C.tableChecksum($0) } == crc32c(bytes))
         }
     }
 
