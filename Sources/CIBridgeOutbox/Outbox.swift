@@ -156,36 +156,37 @@ public final class Outbox: Sendable {
         }
     }
 
-    /// Writes pending batches until none is left (on the I/O queue).
+    /// Writes the pending batch (on the I/O queue), then comes back for the next.
     ///
     /// Group commit: each batch is one `write` and one `fdatasync` for everyone
     /// waiting. When the previous batch was large (many concurrent writers) and
     /// few have arrived yet, wait up to ~150 µs for the rest: one fuller batch
     /// costs the same sync as a small one.
     private func flush() {
-        while true {
-            for _ in 0..<3 {
-                let (waiting, previous) = state.withLock { s in (s.pending.waiters.count, s.lastBatchWaiters) }
-                guard previous >= 8, waiting < previous * 3 / 4 else { break }
-                usleep(50)
-            }
-            let taken: (PendingBatch, Segment)? = state.withLock { s in
-                if s.pending.isEmpty {
-                    s.flushScheduled = false
-                    return nil
-                }
-                let batch = s.pending
-                s.pending = PendingBatch()
-                s.lastBatchWaiters = batch.waiters.count
-                return (batch, s.segments[s.segments.count - 1])
-            }
-            guard let (batch, active) = taken else { return }
-            do {
-                try write(batch, after: active)
-            } catch {
-                for (waiter, _) in batch.waiters { waiter.resume(throwing: error) }
-            }
+        for _ in 0..<3 {
+            let (waiting, previous) = state.withLock { s in (s.pending.waiters.count, s.lastBatchWaiters) }
+            guard previous >= 8, waiting < previous * 3 / 4 else { break }
+            usleep(50)
         }
+        let taken: (PendingBatch, Segment)? = state.withLock { s in
+            if s.pending.isEmpty {
+                s.flushScheduled = false
+                return nil
+            }
+            let batch = s.pending
+            s.pending = PendingBatch()
+            s.lastBatchWaiters = batch.waiters.count
+            return (batch, s.segments[s.segments.count - 1])
+        }
+        guard let (batch, active) = taken else { return }
+        do {
+            try write(batch, after: active)
+        } catch {
+            for (waiter, _) in batch.waiters { waiter.resume(throwing: error) }
+        }
+        // One batch per turn of the queue, so maintenance, dead letters and rewinds
+        // are not starved under continuous load.
+        io.async { self.flush() }
     }
 
     private func write(_ batch: PendingBatch, after active: Segment) throws(OutboxError) {
@@ -295,7 +296,8 @@ public final class Outbox: Sendable {
 
     // MARK: - Helpers
 
-    static func nowMilliseconds() -> Int64 {
+    /// Milliseconds since the Unix epoch (wall clock).
+    public static func nowMilliseconds() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000

@@ -1,11 +1,11 @@
 import ArgumentParser
 
 @main
-struct CIBridgeCommand: ParsableCommand {
+struct CIBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cibridge",
         abstract: "Bridge Tencent Cloud Infinite job callbacks to Kafka and Redis streams.",
         version: CIBridgeVersion.current,
-        subcommands: [DecodeCommand.self, VersionCommand.self]
+        subcommands: [DecodeCommand.self, OutboxCommand.self, VersionCommand.self]
     )
 }
