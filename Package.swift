@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "CIBridgeRedisTests", dependencies: ["CIBridgeRedis"]),
         .testTarget(
             name: "cibridgeTests",
-            dependencies: ["cibridge"]
+            dependencies: ["cibridge", "CIBridgeOutbox"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -94,6 +94,14 @@ public final class Outbox: Sendable {
                 sinks: sinks, persistedWatermarks: recovered.watermarks, signalled: signalled,
                 quarantined: recovered.report.quarantinedTotal))
         state.withLock { $0.freeBytes = (try? SystemFile.freeBytes(directory)) ?? .max }
+        // Give every sink a cursor file at once, so its starting point is on disk
+        // and read-only tools (`cibridge outbox status`) see it.
+        for (name, watermark) in recovered.watermarks.sorted(by: { $0.key < $1.key }) {
+            let path = directory + "/cursors/" + name + CursorFile.suffix
+            if !SystemFile.exists(path) {
+                try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: directory + "/cursors")
+            }
+        }
         scheduleMaintenance()
     }
 

@@ -62,7 +62,7 @@ struct OutboxDeliveryTests {
         _ = try await outbox.append([entry(1, key: "A"), entry(2, key: "B")])
         let first = try await outbox.take(2, from: "s")
         #expect(first.map(\.sequence) == [1, 2])
-        #expect(outbox.retry("s", 1, after: 300) == 1)
+        #expect(outbox.retry("s", 1, after: 1_500) == 1)
         outbox.ack("s", 2)
         _ = try await outbox.append([entry(3, key: "A"), entry(4, key: "B")])
         // B flows on; A's next record waits behind the retry.
@@ -70,7 +70,7 @@ struct OutboxDeliveryTests {
         #expect(second.map(\.sequence) == [4])
         #expect(try await outbox.take(1, from: "s", seconds: 0.05).isEmpty)
         // After the delay the retry comes back, then (once acked) the held record.
-        let retried = try await outbox.take(1, from: "s", seconds: 2)
+        let retried = try await outbox.take(1, from: "s", seconds: 5)
         #expect(retried.map(\.sequence) == [1])
         #expect(try await outbox.take(1, from: "s", seconds: 0.1).isEmpty)
         outbox.ack("s", 1)
