@@ -61,12 +61,14 @@ let package = Package(
             ]
         ),
 
+        // Helpers shared by the test targets (seeded random numbers).
+        .target(name: "CIBridgeTestSupport", path: "Tests/Support"),
         .testTarget(
             name: "CIBridgeCoreTests",
-            dependencies: ["CIBridgeCore"],
+            dependencies: ["CIBridgeCore", "CIBridgeTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench"]),
+        .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench", "CIBridgeTestSupport"]),
         .testTarget(name: "CIBridgeKafkaTests", dependencies: ["CIBridgeKafka"]),
         .testTarget(name: "CIBridgeRedisTests", dependencies: ["CIBridgeRedis"]),
         .testTarget(

@@ -1,21 +1,21 @@
 extension Outbox {
     /// Delivers everything from `sequence` on to `sink` again (clamped to the
-    /// oldest record still kept). The cursor is persisted before this returns.
+    /// oldest record still kept). Never skips ahead: a sequence past the sink's
+    /// progress changes nothing. The cursor is persisted before this returns.
     public func rewind(_ sink: String, toSequence sequence: UInt64) async throws {
-        let target = try state.withLock { s throws(OutboxError) -> UInt64 in
+        let watermark = try state.withLock { s throws(OutboxError) -> UInt64 in
             guard s.sinks[sink] != nil else { throw OutboxError(.unknownSink, "no sink named '\(sink)'") }
             let oldest = s.segments.first?.baseSequence ?? 1
             guard sequence <= s.nextSequence else {
                 throw OutboxError(.outOfRange, "sequence \(sequence) is past the end of the log (next is \(s.nextSequence))")
             }
-            let target = max(sequence, oldest)
-            s.sinks[sink]!.rewind(to: target)
-            return target
+            s.sinks[sink]!.rewind(to: max(sequence, oldest))
+            return s.sinks[sink]!.watermark
         }
         try await onIOQueue { () throws(OutboxError) in
             let path = self.cursorsDirectory + "/" + sink + CursorFile.suffix
-            try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: target - 1), directory: self.cursorsDirectory)
-            self.state.withLock { $0.persistedWatermarks[sink] = target - 1 }
+            try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: self.cursorsDirectory)
+            self.state.withLock { $0.persistedWatermarks[sink] = watermark }
         }
         wake(sink: sink)
     }

@@ -1,4 +1,5 @@
 import CIBridgeCore
+import CIBridgeTestSupport
 import Testing
 
 /// The central promise: the same event as XML or as JSON gives byte-identical envelopes.

@@ -1,6 +1,7 @@
 import CIBridgeOutbox
 import Foundation
 import Synchronization
+import CIBridgeTestSupport
 import Testing
 
 /// A real process appending under load, killed with SIGKILL at random moments
@@ -16,7 +17,7 @@ struct OutboxCrashTests {
     func killLoop(seed: UInt64) async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var rng = SplitMix(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var acknowledged: [UInt64: String] = [:]  // sequence → "writer n"
         let cycles = 8
         for cycle in 0..<cycles {

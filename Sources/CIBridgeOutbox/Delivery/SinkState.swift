@@ -148,11 +148,13 @@ struct SinkState: Sendable {
         return nil
     }
 
-    /// Starts over from `sequence`: everything from there is delivered again.
+    /// Delivers everything from `sequence` on again. Records before it keep
+    /// their state: a rewind never skips a record that was not yet delivered.
     mutating func rewind(to sequence: UInt64) {
-        watermark = sequence &- 1
-        nextToRead = sequence
+        // Everything above the new watermark is delivered again (at least once).
+        watermark = min(watermark, sequence == 0 ? 0 : sequence - 1)
         resolvedAbove = []
+        nextToRead = watermark + 1
         inFlight = [:]
         retrying = [:]
         held = []

@@ -1,3 +1,5 @@
+import CIBridgeTestSupport
+
 /// A randomly generated callback, and its renderings as Tencent's XML and as
 /// Tencent's JSON, for the XML/JSON equivalence property.
 struct GeneratedCallback {
