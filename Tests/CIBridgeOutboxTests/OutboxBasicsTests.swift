@@ -41,4 +41,45 @@ struct OutboxBasicsTests {
         #expect(throws: OutboxError.self) { _ = try Outbox(directory: dir.path, configuration: config) }
         _ = first
     }
+
+    @Test("batches(for:) yields pending records and ends when the outbox closes")
+    func asyncSequence() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let outbox = try Outbox(directory: dir.path, configuration: OutboxConfiguration(sinks: ["s"], minFreeBytes: 0))
+        let consumer = Task {
+            var seen: [UInt64] = []
+            for try await batch in outbox.batches(for: "s") {
+                for record in batch {
+                    seen.append(record.sequence)
+                    outbox.ack("s", record.sequence)
+                }
+            }
+            return seen
+        }
+        for n in 1...20 { _ = try await outbox.append([entry(n)]) }
+        try await Task.sleep(for: .milliseconds(100))
+        await outbox.close()
+        #expect(try await consumer.value == Array(1...20))
+    }
+
+    @Test("fsync interval: appends return before the sync and are all there after close and reopen")
+    func intervalPolicy() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let config = OutboxConfiguration(sinks: ["s"], fsync: .interval(milliseconds: 50), minFreeBytes: 0)
+        do {
+            let outbox = try Outbox(directory: dir.path, configuration: config)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<8 {
+                    group.addTask { for n in 0..<25 { _ = try await outbox.append([entry(writer * 100 + n)]) } }
+                }
+                try await group.waitForAll()
+            }
+            await outbox.close()
+        }
+        let outbox = try Outbox(directory: dir.path, configuration: config)
+        #expect(try await outbox.take(200, from: "s").count == 200)
+        await outbox.close()
+    }
 }
