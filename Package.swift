@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // C libraries from the system (Debian: librdkafka-dev, libhiredis-dev).
@@ -39,7 +40,12 @@ let package = Package(
         .target(name: "CCRC32C"),
 
         // Adapters: each is the only importer of its C library.
-        .target(name: "CIBridgeKafka", dependencies: ["CRdKafka"]),
+        .target(
+            name: "CIBridgeKafka",
+            dependencies: [
+                "CRdKafka", "CIBridgeCore", "CIBridgeOutbox", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "CIBridgeRedis", dependencies: ["CHiredis"]),
 
         .executableTarget(
@@ -50,6 +56,7 @@ let package = Package(
                 "CIBridgeKafka",
                 "CIBridgeRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -69,7 +76,10 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench", "CIBridgeTestSupport"]),
-        .testTarget(name: "CIBridgeKafkaTests", dependencies: ["CIBridgeKafka"]),
+        .testTarget(
+            name: "CIBridgeKafkaTests",
+            dependencies: ["CIBridgeKafka", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeTestSupport"]
+        ),
         .testTarget(name: "CIBridgeRedisTests", dependencies: ["CIBridgeRedis"]),
         .testTarget(
             name: "cibridgeTests",

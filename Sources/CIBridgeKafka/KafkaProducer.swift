@@ -1,0 +1,219 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// Owns one librdkafka producer (`rd_kafka_t`) and the thread that polls it.
+///
+/// `@unchecked Sendable`: the handle is thread-safe by librdkafka's contract
+/// (produce, poll, flush and purge may be called from any thread); this class
+/// only adds the poll thread, whose lifetime it manages, and it destroys the
+/// handle exactly once, in `deinit`, after the thread has stopped.
+///
+/// Delivery reports arrive on the poll thread and are handed to `onDelivery`
+/// with the opaque number each message was produced with.
+public final class KafkaProducer: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let router: Unmanaged<DeliveryRouter>
+    private let poller = PollThreadControl()
+    private let logger: Logger
+
+    /// Creates the producer with `properties` (any librdkafka property) and
+    /// starts polling. `onDelivery` runs on the poll thread.
+    public init(
+        properties: [String: String], logger: Logger,
+        onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void,
+        onFatal: @escaping @Sendable (KafkaError) -> Void = { _ in }
+    ) throws(KafkaError) {
+        self.logger = logger
+        let conf = try KafkaClientConfig.make(properties)
+        let router = Unmanaged.passRetained(DeliveryRouter(onDelivery: onDelivery, onFatal: onFatal, logger: logger))
+        rd_kafka_conf_set_opaque(conf, router.toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback)
+        rd_kafka_conf_set_error_cb(conf, errorCallback)
+        rd_kafka_conf_set_log_cb(conf, logCallback)
+        var errorText = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            router.release()
+            let reason = errorText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw KafkaError(configuration: "cannot create the Kafka producer: \(reason)")
+        }
+        self.handle = handle
+        self.router = router
+        // The thread cannot outlive the handle: deinit stops and joins it first.
+        let address = Int(bitPattern: handle)
+        let thread = Thread { [poller] in
+            let handle = OpaquePointer(bitPattern: address)
+            while !poller.stopped.load(ordering: .acquiring) {
+                rd_kafka_poll(handle, 100)
+            }
+            poller.done.signal()
+        }
+        thread.name = "cibridge-kafka-poll"
+        thread.start()
+    }
+
+    deinit {
+        poller.stopped.store(true, ordering: .releasing)
+        poller.done.wait()
+        rd_kafka_destroy(handle)
+        router.release()
+    }
+
+    /// Queues `message`; the delivery report comes back with `opaque`.
+    /// Throws at once when librdkafka refuses it (`_QUEUE_FULL`, `_MSG_SIZE_TOO_LARGE`, …).
+    public func produce(_ message: KafkaMessage, opaque: UInt64) throws(KafkaError) {
+        let error: OpaquePointer? = message.topic.withCString { topic in
+            message.key.withUnsafeBytes { key in
+                message.value.withUnsafeBytes { value in
+                    withHeaderPointers(message.headers) { headers in
+                        var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5 + headers.count)
+                        fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                        fields[0].u.cstr = topic
+                        fields[1].vtype = RD_KAFKA_VTYPE_KEY
+                        fields[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                        fields[1].u.mem.size = key.count
+                        fields[2].vtype = RD_KAFKA_VTYPE_VALUE
+                        fields[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                        fields[2].u.mem.size = value.count
+                        fields[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        fields[3].u.i = RD_KAFKA_MSG_F_COPY
+                        fields[4].vtype = RD_KAFKA_VTYPE_OPAQUE
+                        fields[4].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(opaque))
+                        for (index, header) in headers.enumerated() {
+                            fields[5 + index].vtype = RD_KAFKA_VTYPE_HEADER
+                            fields[5 + index].u.header.name = header.name
+                            fields[5 + index].u.header.val = header.value
+                            fields[5 + index].u.header.size = header.size
+                        }
+                        return rd_kafka_produceva(handle, fields, fields.count)
+                    }
+                }
+            }
+        }
+        if let error {
+            defer { rd_kafka_error_destroy(error) }
+            let code = rd_kafka_error_code(error)
+            throw KafkaError(code, String(cString: rd_kafka_error_string(error)))
+        }
+    }
+
+    /// Waits up to `timeout` for queued messages to be delivered (reports included).
+    /// Returns how many are still queued or in flight.
+    @discardableResult
+    public func flush(timeout: Duration) -> Int {
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        rd_kafka_flush(handle, milliseconds)
+        return Int(rd_kafka_outq_len(handle))
+    }
+
+    /// ``flush(timeout:)`` on a thread of its own: it blocks, and blocking C
+    /// calls never run on Swift's cooperative pool.
+    public func flushOffPool(timeout: Duration) async -> Int {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: self.flush(timeout: timeout)) }
+            thread.name = "cibridge-kafka-flush"
+            thread.start()
+        }
+    }
+
+    /// Drops everything queued or in flight; their reports come back with
+    /// `_PURGE_QUEUE` / `_PURGE_INFLIGHT` (retriable), so nothing is forgotten.
+    public func purge() {
+        rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+        rd_kafka_poll(handle, 0)
+    }
+
+    /// Messages queued or in flight.
+    public var outstanding: Int { Int(rd_kafka_outq_len(handle)) }
+}
+
+/// Tells the poll thread to stop, and says when it has.
+final class PollThreadControl: Sendable {
+    let stopped = Atomic<Bool>(false)
+    let done = DispatchSemaphore(value: 0)
+}
+
+/// The conf opaque: turns librdkafka's C callbacks back into Swift calls.
+final class DeliveryRouter: Sendable {
+    let onDelivery: @Sendable (KafkaDeliveryReport) -> Void
+    let onFatal: @Sendable (KafkaError) -> Void
+    let logger: Logger
+
+    init(onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void, onFatal: @escaping @Sendable (KafkaError) -> Void, logger: Logger) {
+        self.onDelivery = onDelivery
+        self.onFatal = onFatal
+        self.logger = logger
+    }
+}
+
+private func deliveryCallback(
+    _ handle: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let message, let opaque else { return }
+    let router = Unmanaged<DeliveryRouter>.fromOpaque(opaque).takeUnretainedValue()
+    let sequence = UInt64(UInt(bitPattern: message.pointee._private))
+    var error: KafkaError?
+    if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+        error = KafkaError(message.pointee.err)
+    } else if rd_kafka_message_status(message) != RD_KAFKA_MSG_STATUS_PERSISTED {
+        // Acknowledge only what the broker persisted.
+        error = KafkaError(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "not persisted")
+    }
+    router.onDelivery(
+        KafkaDeliveryReport(opaque: sequence, error: error, partition: message.pointee.partition, offset: message.pointee.offset))
+}
+
+private func errorCallback(_ handle: OpaquePointer?, _ code: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let opaque else { return }
+    let router = Unmanaged<DeliveryRouter>.fromOpaque(opaque).takeUnretainedValue()
+    let text = reason.map { String(cString: $0) } ?? ""
+    let error = KafkaError(rd_kafka_resp_err_t(rawValue: code), text)
+    if code == RD_KAFKA_RESP_ERR__FATAL.rawValue {
+        var detail = [CChar](repeating: 0, count: 512)
+        let original = rd_kafka_fatal_error(handle, &detail, detail.count)
+        let fatal = KafkaError(original, detail.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        router.logger.error("kafka producer fatal error", metadata: ["error": "\(fatal)"])
+        router.onFatal(fatal)
+    } else {
+        router.logger.warning("kafka client error", metadata: ["error": "\(error)"])
+    }
+}
+
+private func logCallback(_ handle: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ text: UnsafePointer<CChar>?) {
+    guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
+    let router = Unmanaged<DeliveryRouter>.fromOpaque(opaque).takeUnretainedValue()
+    let message = Logger.Message(stringLiteral: text.map { String(cString: $0) } ?? "")
+    let metadata: Logger.Metadata = ["facility": .string(facility.map { String(cString: $0) } ?? "")]
+    // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug
+    switch level {
+    case ...3: router.logger.error(message, metadata: metadata)
+    case 4: router.logger.warning(message, metadata: metadata)
+    case 5...6: router.logger.info(message, metadata: metadata)
+    default: router.logger.debug(message, metadata: metadata)
+    }
+}
+
+/// Calls `body` with C strings and byte pointers for `headers`, valid during the call.
+private func withHeaderPointers<R>(
+    _ headers: [(name: String, value: [UInt8])],
+    _ body: ([(name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int)]) -> R
+) -> R {
+    var names: [UnsafeMutablePointer<CChar>] = []
+    var values: [UnsafeMutableRawPointer] = []
+    defer {
+        names.forEach { free($0) }
+        values.forEach { free($0) }
+    }
+    var pointers: [(name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int)] = []
+    for header in headers {
+        let name = strdup(header.name)!
+        names.append(name)
+        let value = malloc(max(header.value.count, 1))!
+        header.value.withUnsafeBytes { if $0.count > 0 { value.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        values.append(value)
+        pointers.append((UnsafePointer(name), UnsafeRawPointer(value), header.value.count))
+    }
+    return body(pointers)
+}
