@@ -34,3 +34,152 @@ struct KafkaSinkTests {
         #expect(Set(partitionOf.values).count > 1)
     }
 }
+
+@Suite("Kafka sink: routing, modes and faults", .serialized)
+struct KafkaSinkFaultTests {
+    func envelopes(_ fixture: String) throws -> [Envelope] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("CIBridgeCoreTests/Fixtures/" + fixture)
+        return EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode([UInt8](try Data(contentsOf: url))))
+    }
+
+    @Test("Topics by type, with the documented defaults and templates over attributes")
+    func routing() async throws {
+        let router = KafkaTopicRouter(
+            byType: [EventType.taskFinish: "ci.{tag}.done", EventType.workflowFinish: "ci.workflow-finish"], fallback: "ci.events")
+        let bed = try KafkaTestbed(topics: router)
+        defer { bed.remove() }
+        try await bed.append(try envelopes("seed/case1-task-api.xml"))
+        try await bed.append(try envelopes("shapes/workflow-finish.xml"))
+        try await bed.append(try envelopes("shapes/review-image.json"))
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        #expect(try bed.highWater("ci.SmartCover.done") == 1)
+        #expect(try bed.highWater("ci.workflow-finish") == 1)
+        #expect(try bed.highWater("ci.events") == 1)
+
+        #expect(KafkaTopicRouter.standard.topic(for: nil) == "ci.events")
+        #expect(throws: KafkaError.self) { try KafkaTopicRouter(byType: [:], fallback: "bad topic!").validate() }
+        #expect(throws: KafkaError.self) { try KafkaTopicRouter(byType: [:], fallback: "ci.{tag").validate() }
+    }
+
+    @Test("Binary content mode: ce_* headers and data; the consumer rebuilds the same envelope")
+    func binaryMode() async throws {
+        let bed = try KafkaTestbed(mode: .binary)
+        defer { bed.remove() }
+        let sent = try envelopes("seed/case2-workflow.xml")
+        try await bed.append(sent)
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let record = try #require(try bed.readAll("ci.task-finish", expect: 1).first)
+        #expect(record.header("ce_id") == Array(sent[0].id.utf8))
+        #expect(record.header("ce_type") == Array("com.tencentcloud.ci.task.finish".utf8))
+        #expect(record.header("content-type") == Array("application/json".utf8))
+        #expect(record.value == sent[0].dataJSON)
+        #expect(record.envelope == sent[0].jsonBytes())
+    }
+
+    @Test("All brokers down: records stay pending, are retried, and all arrive once they are back")
+    func brokersDown() async throws {
+        let bed = try KafkaTestbed(properties: ["message.timeout.ms": "1500"])
+        defer { bed.remove() }
+        // Warm up: topic and connections exist.
+        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        #expect(try await bed.waitUntilDelivered())
+        try bed.cluster.setAllBrokers(up: false)
+        let sent = try workflowEnvelopes(workflows: 10, jobsEach: 10).dropFirst()
+        try await bed.append(Array(sent))
+        try await Task.sleep(for: .seconds(3))
+        #expect((bed.outbox.status().sinks.first?.pending ?? 0) == 99)
+        #expect(bed.sink.statistics.retried.load(ordering: .relaxed) > 0)
+        try bed.cluster.setAllBrokers(up: true)
+        #expect(try await bed.waitUntilDelivered(seconds: 30))
+        await bed.stop()
+        let records = try bed.readAll("ci.task-finish", expect: 100)
+        let ids = Set(records.compactMap { EnvelopeFields(json: $0.value)?["id"] })
+        #expect(ids.count == 100)
+    }
+
+    @Test("Injected retriable produce errors (leader change, timeouts) are retried until delivered")
+    func retriableErrors() async throws {
+        let bed = try KafkaTestbed()
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        #expect(try await bed.waitUntilDelivered())
+        bed.cluster.pushRequestErrors(apiKey: 0, Array(repeating: KafkaMockCluster.ErrorCode.notLeaderForPartition, count: 3)
+            + Array(repeating: KafkaMockCluster.ErrorCode.notEnoughReplicas, count: 3))
+        try await bed.append(try workflowEnvelopes(workflows: 5, jobsEach: 4))
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let ids = Set(try bed.readAll("ci.task-finish", expect: 21).compactMap { EnvelopeFields(json: $0.value)?["id"] })
+        #expect(ids.count == 20)  // the 20 distinct envelopes (the warm-up one is among them)
+    }
+
+    @Test("Permanent errors go to the dead-letter log with the reason; the rest flows on")
+    func permanentErrors() async throws {
+        let bed = try KafkaTestbed(properties: ["message.max.bytes": "2000"])
+        defer { bed.remove() }
+        var big = try workflowEnvelopes(workflows: 1, jobsEach: 1)[0].jsonBytes()
+        big += Array(repeating: UInt8(ascii: " "), count: 3000)
+        _ = try await bed.outbox.append([OutboxEntry(key: "wf-big", payload: big)])
+        try await bed.append(try workflowEnvelopes(workflows: 3, jobsEach: 1))
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let dead = try bed.outbox.deadLetters(for: "kafka")
+        #expect(dead.count == 1)
+        #expect(dead.first?.record.key == "wf-big")
+        #expect(dead.first?.reason.contains("MSG_SIZE_TOO_LARGE") == true)
+        #expect(try bed.highWater("ci.task-finish") == 3)
+    }
+
+    @Test("A broker refusing with TOPIC_AUTHORIZATION_FAILED dead-letters with the broker's reason")
+    func brokerPermanentError() async throws {
+        let bed = try KafkaTestbed(properties: ["enable.idempotence": "false", "retries": "0"])
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        #expect(try await bed.waitUntilDelivered())
+        bed.cluster.pushRequestErrors(apiKey: 0, [KafkaMockCluster.ErrorCode.topicAuthorizationFailed])
+        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 2).suffix(1))
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let dead = try bed.outbox.deadLetters(for: "kafka")
+        #expect(dead.count == 1)
+        #expect(dead.first?.reason.contains("TOPIC_AUTHORIZATION_FAILED") == true)
+    }
+
+    @Test("Shutdown with unconfirmed messages leaves them pending for the next start")
+    func shutdownLeavesPending() async throws {
+        let bed = try KafkaTestbed()
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        #expect(try await bed.waitUntilDelivered())
+        try bed.cluster.setAllBrokers(up: false)
+        try await bed.append(try workflowEnvelopes(workflows: 4, jobsEach: 5).dropFirst().map { $0 })
+        try await Task.sleep(for: .milliseconds(300))
+        await bed.stop()
+        let reopened = try Outbox(directory: bed.directory, configuration: OutboxConfiguration(sinks: ["kafka"], minFreeBytes: 0))
+        #expect(reopened.status().sinks.first?.pending == 19)
+        await reopened.close()
+    }
+
+    @Test("kcat reads back what cibridge produced, byte for byte")
+    func kcatReadsBack() async throws {
+        let bed = try KafkaTestbed()
+        defer { bed.remove() }
+        let sent = try envelopes("seed/case2-workflow.xml") + envelopes("shapes/unicode-keys.json")
+        try await bed.append(sent)
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
+        process.arguments = ["-C", "-b", bed.cluster.bootstrapServers, "-t", "ci.task-finish", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init).sorted()
+        let expected = sent.map { "\($0.partitionKey)\t" + String(decoding: $0.jsonBytes(), as: UTF8.self) }.sorted()
+        #expect(lines == expected)
+    }
+}
