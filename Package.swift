@@ -64,7 +64,9 @@ let package = Package(
             dependencies: [
                 "CIBridgeCore",
                 "CIBridgeOutbox",
+                "CIBridgeKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -1,4 +1,4 @@
-import CRdKafka
+internal import CRdKafka
 
 /// One record read from Kafka.
 public struct KafkaRecord: Sendable {

@@ -1,4 +1,4 @@
-import CRdKafka
+internal import CRdKafka
 
 /// A Kafka failure: librdkafka's error code (wrapped), its name, and a message.
 public struct KafkaError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import CRdKafka
+internal import CRdKafka
 
 /// Facts about the librdkafka build this binary is linked against.
 public enum KafkaLibrary {

@@ -1,4 +1,4 @@
-import CRdKafka
+internal import CRdKafka
 
 /// Owns a librdkafka mock cluster: a real Kafka protocol listener on
 /// 127.0.0.1 (random ports), for development and tests only. It keeps only a

@@ -1,4 +1,4 @@
-import CHiredis
+internal import CHiredis
 
 /// Facts about the hiredis library this binary is built and linked against.
 public enum RedisLibrary {

@@ -1,4 +1,4 @@
-import CCRC32C
+internal import CCRC32C
 
 /// CRC-32C (Castagnoli), the checksum of every outbox frame and cursor file.
 ///

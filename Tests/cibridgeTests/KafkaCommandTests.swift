@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// `cibridge dev-kafka` and `cibridge consume kafka`, as processes, with kcat in between.
+@Suite("cibridge dev-kafka and consume kafka", .serialized)
+struct KafkaCommandTests {
+    @Test("dev-kafka prints its bootstrap address first; kcat produces; consume prints the envelope; Ctrl-C stops it")
+    func devKafkaRoundTrip() throws {
+        let server = Process()
+        server.executableURL = CLIRunner.productsDirectory.appendingPathComponent("cibridge")
+        server.arguments = ["dev-kafka", "--brokers", "1"]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        let firstLine = readLine(from: out.fileHandleForReading)
+        #expect(firstLine.hasPrefix("127.0.0.1:"))
+
+        let envelope = try String(contentsOfFile: CLIRunner.fixture("golden/case2-workflow.jsonl"), encoding: .utf8)
+        let produced = try CLIRunner.run(
+            ["-P", "-b", firstLine, "-t", "ci.task-finish", "-k", "web6ac56c1ef54dbfa44d7f4103203be9"],
+            stdin: Data(envelope.utf8), executable: URL(fileURLWithPath: "/usr/bin/kcat"))
+        #expect(produced.status == 0)
+
+        let consumed = try CLIRunner.run([
+            "consume", "kafka", "--brokers", firstLine, "--from-beginning", "--max", "1", "--idle-timeout", "10", "--verbose",
+        ])
+        #expect(consumed.status == 0)
+        #expect(consumed.stdout == envelope)
+        #expect(consumed.stderr.contains("ci.task-finish partition"))
+        #expect(consumed.stderr.contains("key web6ac56c1ef54dbfa44d7f4103203be9"))
+
+        kill(server.processIdentifier, SIGINT)
+        server.waitUntilExit()
+        #expect(server.terminationStatus == 0)
+    }
+
+    @Test("consume kafka with an idle timeout stops on its own when nothing comes")
+    func idleTimeout() throws {
+        let server = Process()
+        server.executableURL = CLIRunner.productsDirectory.appendingPathComponent("cibridge")
+        server.arguments = ["dev-kafka", "--brokers", "1", "--topic", "ci.task-finish:2"]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        let bootstrap = readLine(from: out.fileHandleForReading)
+        let started = Date()
+        let consumed = try CLIRunner.run(["consume", "kafka", "--brokers", bootstrap, "--idle-timeout", "1"])
+        #expect(consumed.status == 0)
+        #expect(consumed.stdout.isEmpty)
+        #expect(Date().timeIntervalSince(started) < 15)
+    }
+
+    private func readLine(from handle: FileHandle) -> String {
+        var bytes: [UInt8] = []
+        while true {
+            let byte = handle.readData(ofLength: 1)
+            if byte.isEmpty || byte.first == UInt8(ascii: "\n") { break }
+            bytes.append(byte.first!)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
