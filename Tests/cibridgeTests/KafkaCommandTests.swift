@@ -54,6 +54,27 @@ struct KafkaCommandTests {
         #expect(Date().timeIntervalSince(started) < 15)
     }
 
+    @Test("consume kafka --group commits: a second run of the same group gets nothing old")
+    func groupCommits() throws {
+        let server = Process()
+        server.executableURL = CLIRunner.productsDirectory.appendingPathComponent("cibridge")
+        server.arguments = ["dev-kafka", "--brokers", "1"]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        let bootstrap = readLine(from: out.fileHandleForReading)
+        let envelope = try String(contentsOfFile: CLIRunner.fixture("golden/case2-workflow.jsonl"), encoding: .utf8)
+        _ = try CLIRunner.run(["-P", "-b", bootstrap, "-t", "ci.task-finish", "-k", "wf"], stdin: Data(envelope.utf8),
+                              executable: URL(fileURLWithPath: "/usr/bin/kcat"))
+        let first = try CLIRunner.run(["consume", "kafka", "--brokers", bootstrap, "--group", "g1", "--from-beginning", "--max", "1", "--idle-timeout", "20"])
+        #expect(first.stdout == envelope)
+        let second = try CLIRunner.run(["consume", "kafka", "--brokers", bootstrap, "--group", "g1", "--from-beginning", "--idle-timeout", "4"])
+        #expect(second.status == 0)
+        #expect(second.stdout.isEmpty)
+    }
+
     private func readLine(from handle: FileHandle) -> String {
         var bytes: [UInt8] = []
         while true {
