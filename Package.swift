@@ -46,7 +46,12 @@ let package = Package(
                 "CRdKafka", "CIBridgeCore", "CIBridgeOutbox", .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "CIBridgeRedis", dependencies: ["CHiredis"]),
+        .target(
+            name: "CIBridgeRedis",
+            dependencies: [
+                "CHiredis", "CIBridgeCore", "CIBridgeOutbox", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         .executableTarget(
             name: "cibridge",
@@ -65,6 +70,7 @@ let package = Package(
                 "CIBridgeCore",
                 "CIBridgeOutbox",
                 "CIBridgeKafka",
+                "CIBridgeRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,9 +86,18 @@ let package = Package(
         .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench", "CIBridgeTestSupport"]),
         .testTarget(
             name: "CIBridgeKafkaTests",
-            dependencies: ["CIBridgeKafka", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeTestSupport"]
+            dependencies: [
+                "CIBridgeKafka", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
-        .testTarget(name: "CIBridgeRedisTests", dependencies: ["CIBridgeRedis"]),
+        .testTarget(
+            name: "CIBridgeRedisTests",
+            dependencies: [
+                "CIBridgeRedis", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "cibridgeTests",
             dependencies: ["cibridge", "CIBridgeOutbox"]

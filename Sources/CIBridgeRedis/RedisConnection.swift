@@ -1,0 +1,136 @@
+internal import CHiredis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Owns one hiredis `redisContext` (freed in `deinit`). Every call blocks, so
+/// a connection is confined to one thread: the sink's own I/O queue, or the
+/// CLI's main thread; it is deliberately not `Sendable`.
+///
+/// Commands go as argv (binary-safe), in pipelined batches: all appended with
+/// `redisAppendCommandArgv`, then all replies read. Replies are copied into
+/// ``RedisReply`` and freed at once.
+public final class RedisConnection {
+    private let context: UnsafeMutablePointer<redisContext>
+    public let url: RedisURL
+
+    /// Connects, authenticates and selects the database.
+    /// - Parameters:
+    ///   - connectTimeout: for the TCP or unix-socket connect.
+    ///   - commandTimeout: for every command afterwards; a timeout breaks the connection.
+    public init(url: RedisURL, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5)) throws(RedisError) {
+        self.url = url
+        let connect = Self.timeval(connectTimeout)
+        let made: UnsafeMutablePointer<redisContext>?
+        switch url.endpoint {
+        case .tcp(let host, let port): made = redisConnectWithTimeout(host, Int32(port), connect)
+        case .unix(let path): made = redisConnectUnixWithTimeout(path, connect)
+        }
+        guard let made else { throw RedisError(.connection, "cannot connect to \(url): out of memory") }
+        if made.pointee.err != 0 {
+            let reason = Self.errorText(made)
+            redisFree(made)
+            throw RedisError(.connection, "cannot connect to \(url): \(reason)")
+        }
+        context = made
+        redisSetTimeout(context, Self.timeval(commandTimeout))
+        if case .tcp = url.endpoint { redisEnableKeepAlive(context) }
+        if let password = url.password {
+            let args = url.user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
+            let reply = try command(args.map { Array($0.utf8) })
+            if case .error(let text) = reply {
+                throw RedisError(.authentication, "redis \(url): authentication failed: \(text)")
+            }
+        }
+        if url.database != 0 {
+            if case .error(let text) = try command(["SELECT", String(url.database)].map { Array($0.utf8) }) {
+                throw RedisError(.configuration, "redis \(url): SELECT \(url.database) failed: \(text)")
+            }
+        }
+    }
+
+    deinit {
+        redisFree(context)
+    }
+
+    /// Sends one command and returns its reply (error replies are returned, not thrown).
+    public func command(_ arguments: [[UInt8]]) throws(RedisError) -> RedisReply {
+        try pipeline([arguments])[0]
+    }
+
+    /// Sends `commands` in one pipeline and returns their replies, in order.
+    /// Throws only for connection failures (then the connection is unusable).
+    public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+        for arguments in commands {
+            let result = Self.withArgv(arguments) { count, pointers, lengths in
+                redisAppendCommandArgv(context, count, pointers, lengths)
+            }
+            guard result == REDIS_OK else { throw connectionError("append") }
+        }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw connectionError("read") }
+            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.copy(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    private func connectionError(_ step: String) -> RedisError {
+        RedisError(.connection, "redis \(url): \(Self.errorText(context))")
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        let text = withUnsafePointer(to: context.pointee.errstr) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 128) { String(cString: $0) }
+        }
+        if text == "Resource temporarily unavailable" { return "timed out" }
+        return text.isEmpty ? "connection lost" : text
+    }
+
+    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        let value = reply.pointee
+        switch value.type {
+        case REDIS_REPLY_STATUS: return .status(value.str.map { String(cString: $0) } ?? "")
+        case REDIS_REPLY_ERROR: return .error(value.str.map { String(cString: $0) } ?? "")
+        case REDIS_REPLY_INTEGER: return .integer(value.integer)
+        case REDIS_REPLY_STRING:
+            return .bulk(value.str.map { Array(UnsafeRawBufferPointer(start: $0, count: value.len)) } ?? [])
+        case REDIS_REPLY_ARRAY:
+            var elements: [RedisReply] = []
+            for index in 0..<value.elements {
+                if let element = value.element[index] { elements.append(copy(element)) }
+            }
+            return .array(elements)
+        default:
+            return .null
+        }
+    }
+
+    private static func withArgv<R>(_ arguments: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
+        let storage = arguments.map { argument -> UnsafeMutablePointer<CChar> in
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(argument.count, 1))
+            argument.withUnsafeBytes { bytes in
+                if bytes.count > 0 { UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            }
+            return buffer
+        }
+        defer { storage.forEach { $0.deallocate() } }
+        var pointers: [UnsafePointer<CChar>?] = storage.map { UnsafePointer($0) }
+        let lengths = arguments.map(\.count)
+        return pointers.withUnsafeMutableBufferPointer { pointerBuffer in
+            lengths.withUnsafeBufferPointer { lengthBuffer in
+                body(Int32(arguments.count), pointerBuffer.baseAddress!, lengthBuffer.baseAddress!)
+            }
+        }
+    }
+
+    private static func timeval(_ duration: Duration) -> Glibc.timeval {
+        let (seconds, attoseconds) = duration.components
+        return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+    }
+}

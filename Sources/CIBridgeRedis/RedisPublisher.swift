@@ -1,0 +1,157 @@
+import CIBridgeCore
+import CIBridgeOutbox
+import Dispatch
+import Logging
+import Synchronization
+
+/// Publishes records over one Redis connection, on a dispatch queue of its own
+/// (hiredis blocks; the cooperative pool never does). Reconnects with backoff
+/// after any connection failure; logs one line when the state changes.
+final class RedisPublisher: Sendable {
+    enum Outcome: Sendable {
+        case added
+        case duplicate
+        case failed(RedisError)
+    }
+
+    private let configuration: RedisSinkConfiguration
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "cibridge.redis.io")
+    private let state: Mutex<State>
+
+    private struct State: ~Copyable {
+        var connection: RedisConnection?
+        var scriptSHA: [UInt8]?
+        var nextAttempt: ContinuousClock.Instant?
+        var backoff: Duration = .milliseconds(100)
+        var lastError: RedisError?
+    }
+
+    init(configuration: RedisSinkConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.state = Mutex(State())
+    }
+
+    /// Publishes `records` in one pipeline; one outcome per record, in order.
+    func publish(_ records: [OutboxRecord]) async -> [Outcome] {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.publishBlocking(records)) }
+        }
+    }
+
+    /// Drops the connection (used at shutdown).
+    func disconnect() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                self.state.withLock { $0.connection = nil }
+                continuation.resume()
+            }
+        }
+    }
+
+    private func publishBlocking(_ records: [OutboxRecord]) -> [Outcome] {
+        state.withLock { s -> [Outcome] in
+            do throws(RedisError) {
+                let connection = try connected(&s)
+                if s.scriptSHA == nil { s.scriptSHA = try load(connection) }
+                var outcomes = try send(records, over: connection, sha: s.scriptSHA!)
+                // The script cache was flushed (restart, SCRIPT FLUSH): load it again and resend those.
+                if outcomes.contains(where: { if case .failed(let e) = $0 { return e.replyCode == "NOSCRIPT" } else { return false } }) {
+                    s.scriptSHA = try load(connection)
+                    outcomes = try send(records, over: connection, sha: s.scriptSHA!)
+                }
+                return outcomes
+            } catch {
+                if s.connection != nil || s.lastError == nil || s.lastError != error {
+                    logger.error("redis unavailable; records stay in the outbox and are retried", metadata: ["error": "\(error.message)"])
+                }
+                s.connection = nil
+                s.lastError = error
+                return records.map { _ in .failed(error) }
+            }
+        }
+    }
+
+    /// The open connection, or a new one when backoff allows.
+    private func connected(_ s: inout State) throws(RedisError) -> RedisConnection {
+        if let connection = s.connection { return connection }
+        if let next = s.nextAttempt, ContinuousClock.now < next, let last = s.lastError {
+            throw last
+        }
+        do {
+            let connection = try RedisConnection(
+                url: configuration.url, connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
+            s.connection = connection
+            s.scriptSHA = nil
+            s.backoff = .milliseconds(100)
+            s.nextAttempt = nil
+            if s.lastError != nil { logger.info("redis connected again", metadata: ["url": "\(configuration.url)"]) }
+            s.lastError = nil
+            return connection
+        } catch {
+            s.nextAttempt = ContinuousClock.now + s.backoff
+            s.backoff = min(s.backoff * 2, .seconds(5))
+            throw error
+        }
+    }
+
+    private func load(_ connection: RedisConnection) throws(RedisError) -> [UInt8] {
+        let reply = try connection.command([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(RedisStreamScript.source.utf8)])
+        switch reply {
+        case .bulk(let sha): return sha
+        case .error(let text): throw RedisError(.reply, text)
+        default: throw RedisError(.protocolError, "SCRIPT LOAD answered \(reply)")
+        }
+    }
+
+    private func send(_ records: [OutboxRecord], over connection: RedisConnection, sha: [UInt8]) throws(RedisError) -> [Outcome] {
+        let ttl = Array(String(configuration.dedupeSeconds).utf8)
+        let maxLength = Array(String(configuration.maxLength).utf8)
+        var commands: [[[UInt8]]] = []
+        var groups: [Range<Int>] = []
+        var start = 0
+        while start < records.count {
+            let end = min(start + configuration.recordsPerCall, records.count)
+            var keys: [[UInt8]] = []
+            var arguments: [[UInt8]] = [ttl, maxLength]
+            for record in records[start..<end] {
+                let fields = EnvelopeFields(json: record.payload)
+                let id = fields?["id"] ?? "seq-\(record.sequence)"
+                keys.append(Array((configuration.dedupePrefix + id).utf8))
+                keys.append(Array(configuration.stream { name in name == "partitionkey" ? record.key : fields?[name] }.utf8))
+                var pairs: [[UInt8]] = [Array("envelope".utf8), record.payload]
+                for name in ["id", "type", "subject", "state", "tag", "time"] {
+                    if let value = fields?[name] { pairs += [Array(name.utf8), Array(value.utf8)] }
+                }
+                arguments.append(Array(String(pairs.count).utf8))
+                arguments += pairs
+            }
+            commands.append([Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + keys + arguments)
+            groups.append(start..<end)
+            start = end
+        }
+        let replies = try connection.pipeline(commands)
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(records.count)
+        for (reply, group) in zip(replies, groups) {
+            switch reply {
+            case .array(let results) where results.count == group.count:
+                for result in results {
+                    switch result {
+                    case .integer(0): outcomes.append(.duplicate)
+                    case .bulk(let bytes) where bytes.first == UInt8(ascii: "!"):
+                        outcomes.append(.failed(RedisError(.reply, String(decoding: bytes.dropFirst(), as: UTF8.self))))
+                    case .bulk, .status: outcomes.append(.added)
+                    default: outcomes.append(.failed(RedisError(.protocolError, "unexpected script result \(result)")))
+                    }
+                }
+            case .error(let text):
+                outcomes += group.map { _ in .failed(RedisError(.reply, text)) }
+            default:
+                outcomes += group.map { _ in .failed(RedisError(.protocolError, "unexpected reply \(reply)")) }
+            }
+        }
+        return outcomes
+    }
+}

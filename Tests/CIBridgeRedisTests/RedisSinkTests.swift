@@ -1,0 +1,88 @@
+import CIBridgeCore
+import CIBridgeOutbox
+import CIBridgeRedis
+import CIBridgeTestSupport
+import Foundation
+import Testing
+
+@Suite("Redis sink against redis-server", .serialized)
+struct RedisSinkTests {
+    @Test("Envelopes arrive intact, one stream per workflow, in order, with flat fields")
+    func delivery() async throws {
+        let bed = try RedisTestbed()
+        defer { bed.remove() }
+        let sent = try workflowEnvelopes(workflows: 5, jobsEach: 4)
+        try await bed.append(sent)
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        for workflow in 0..<5 {
+            let stream = try bed.envelopes(in: "ci:wf:wf-\(workflow)")
+            let expected = sent.filter { $0.partitionKey == "wf-\(workflow)" }.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }
+            #expect(stream == expected)
+        }
+        let entry = try bed.server.cli(["XREVRANGE", "ci:wf:wf-0", "+", "-", "COUNT", "1"])
+        #expect(entry.contains("com.tencentcloud.ci.task.finish"))
+        #expect(entry.contains("input/demo.mp4"))
+        #expect(entry.contains("2022-06-30T15:29:48+08:00"))
+    }
+
+    @Test("Jobs outside a workflow go to their queue's stream")
+    func fallbackStream() async throws {
+        let bed = try RedisTestbed()
+        defer { bed.remove() }
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("CIBridgeCoreTests/Fixtures/seed/case1-task-api.xml")
+        try await bed.append(EnvelopeBuilder().envelopes(for: CallbackDecoder().decode([UInt8](try Data(contentsOf: url)))))
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        #expect(try bed.envelopes(in: "ci:jobs:p2242ab62c7c94486915508540933a2c6").count == 1)
+    }
+
+    @Test("MAXLEN ~ trims each stream")
+    func trimming() async throws {
+        let bed = try RedisTestbed(server: try RedisServer(["--stream-node-max-entries", "10"]), maxLength: 20)
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 200))
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let length = Int(try bed.server.cli(["XLEN", "ci:wf:wf-0"])) ?? -1
+        #expect(length >= 20 && length <= 40)
+    }
+
+    @Test("A replay inside the dedupe window adds no second entry")
+    func dedupeOnReplay() async throws {
+        let bed = try RedisTestbed()
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 3, jobsEach: 3))
+        #expect(try await bed.waitUntilDelivered())
+        try await bed.outbox.rewind("redis", toSequence: 1)
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        #expect(bed.sink.statistics.duplicates.load(ordering: .relaxed) == 9)
+        for workflow in 0..<3 { #expect(try bed.envelopes(in: "ci:wf:wf-\(workflow)").count == 3) }
+        let ttl = Int(try bed.server.cli(["TTL", "cibridge:dedupe:" + (try workflowEnvelopes(workflows: 1, jobsEach: 1)[0].id)])) ?? 0
+        #expect(ttl > 86_000)
+    }
+
+    @Test("WRONGTYPE at the stream key goes to the dead-letter log with the reason; others flow")
+    func wrongType() async throws {
+        let server = try RedisServer()
+        try server.cli(["SET", "ci:wf:wf-1", "not a stream"])
+        let bed = try RedisTestbed(server: server)
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 3, jobsEach: 1))
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let dead = try bed.outbox.deadLetters(for: "redis")
+        #expect(dead.count == 1)
+        #expect(dead.first?.record.key == "wf-1")
+        #expect(dead.first?.reason.hasPrefix("WRONGTYPE") == true)
+        #expect(try bed.envelopes(in: "ci:wf:wf-0").count == 1)
+        #expect(try bed.envelopes(in: "ci:wf:wf-2").count == 1)
+        // The dedupe key was released: after fixing the key, a requeue delivers it.
+        try server.cli(["DEL", "ci:wf:wf-1"])
+        let reopened = try Outbox(directory: bed.directory, configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
+        #expect(try await reopened.requeue("redis").count == 1)
+        await reopened.close()
+    }
+}

@@ -1,0 +1,93 @@
+import CIBridgeCore
+import CIBridgeOutbox
+import CIBridgeRedis
+import CIBridgeTestSupport
+import Foundation
+import Logging
+
+/// A redis-server, an outbox in a temporary directory and a Redis sink.
+final class RedisTestbed {
+    let server: RedisServer
+    let directory: String
+    let outbox: Outbox
+    let sink: RedisSink
+    private var runner: Task<Void, any Error>?
+
+    init(
+        server: RedisServer? = nil, url: String? = nil, streams: [String]? = nil, maxLength: Int = 100_000,
+        commandTimeout: Duration = .seconds(5), dedupeSeconds: Int = 86_400, logger: Logger? = nil
+    ) throws {
+        self.server = try server ?? RedisServer()
+        directory = NSTemporaryDirectory() + "cibridge-redis-test-" + UUID().uuidString
+        outbox = try Outbox(
+            directory: directory,
+            configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0, retry: RetryPolicy(baseMilliseconds: 50, maxMilliseconds: 400)))
+        var quiet = Logger(label: "test.redis")
+        quiet.logLevel = .critical
+        var configuration = RedisSinkConfiguration(
+            url: try RedisURL(url ?? self.server.url), maxLength: maxLength, dedupeSeconds: dedupeSeconds,
+            connectTimeout: .seconds(1), commandTimeout: commandTimeout)
+        if let streams { configuration.streams = streams }
+        sink = try RedisSink(outbox: outbox, configuration: configuration, logger: logger ?? quiet)
+        let sink = self.sink
+        runner = Task { try await sink.run() }
+    }
+
+    func stop() async {
+        runner?.cancel()
+        _ = try? await runner?.value
+        await outbox.close()
+    }
+
+    func remove() {
+        server.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @discardableResult
+    func append(_ envelopes: [Envelope]) async throws -> [UInt64] {
+        try await outbox.append(envelopes.map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) })
+    }
+
+    func waitUntilDelivered(seconds: Double = 20) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if outbox.status().sinks.first?.pending == 0 { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    /// The `envelope` fields of a stream, oldest first.
+    func envelopes(in stream: String, password: String? = nil) throws -> [String] {
+        let reply = try RedisConnection(url: RedisURL(password.map { "redis://:\($0)@127.0.0.1:\(server.port)" } ?? server.url))
+            .command([Array("XRANGE".utf8), Array(stream.utf8), Array("-".utf8), Array("+".utf8)])
+        guard case .array(let entries) = reply else { return [] }
+        return entries.compactMap { entry -> String? in
+            guard case .array(let parts) = entry, parts.count == 2, case .array(let fields) = parts[1] else { return nil }
+            var index = 0
+            while index + 1 < fields.count {
+                if fields[index].text == "envelope" { return fields[index + 1].text }
+                index += 2
+            }
+            return nil
+        }
+    }
+}
+
+/// Envelopes of the seed's case 2 with distinct workflow and job IDs (job j of workflow w).
+func workflowEnvelopes(workflows: Int, jobsEach: Int, workflowPrefix: String = "wf-") throws -> [Envelope] {
+    let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("CIBridgeCoreTests/Fixtures/seed/case2-workflow.xml")), as: UTF8.self)
+    var result: [Envelope] = []
+    for job in 0..<jobsEach {
+        for workflow in 0..<workflows {
+            let body = template
+                .replacingOccurrences(of: "web6ac56c1ef54dbfa44d7f4103203be9", with: "\(workflowPrefix)\(workflow)")
+                .replacingOccurrences(of: "j6842765cf84611ecb8546d80f2baf56f", with: "job-\(workflow)-\(job)")
+            result += EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode(Array(body.utf8)))
+        }
+    }
+    return result
+}
