@@ -100,7 +100,10 @@ let package = Package(
         ),
         .testTarget(
             name: "cibridgeTests",
-            dependencies: ["cibridge", "CIBridgeOutbox"]
+            dependencies: [
+                "cibridge", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeRedis", "CIBridgeTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

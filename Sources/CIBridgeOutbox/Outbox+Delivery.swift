@@ -43,9 +43,15 @@ extension Outbox {
     }
 
     /// `sink` delivered `sequence`.
+    ///
+    /// Wakes a waiting ``nextBatch(for:limit:)`` only when that can matter: the
+    /// ack released held-back records, or it brought the sink back to half its
+    /// in-flight limit. (Waking on every ack costs more than the ack.)
     public func ack(_ sink: String, _ sequence: UInt64) {
+        let halfLimit = configuration.maxInFlightPerSink / 2
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            s.sinks[sink]?.ack(sequence)
+            guard let released = s.sinks[sink]?.ack(sequence) else { return nil }
+            guard released || s.sinks[sink]!.outstanding == halfLimit else { return nil }
             s.signalled[sink] = true
             return s.sinkWaiters.removeValue(forKey: sink)
         }

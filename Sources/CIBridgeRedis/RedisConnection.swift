@@ -8,9 +8,9 @@ import Glibc
 /// a connection is confined to one thread: the sink's own I/O queue, or the
 /// CLI's main thread; it is deliberately not `Sendable`.
 ///
-/// Commands go as argv (binary-safe), in pipelined batches: all appended with
-/// `redisAppendCommandArgv`, then all replies read. Replies are copied into
-/// ``RedisReply`` and freed at once.
+/// Commands are binary-safe argument lists, sent in pipelined batches: encoded
+/// as RESP into one buffer, appended with `redisAppendFormattedCommand`, then
+/// all replies read. Replies are copied into ``RedisReply`` and freed at once.
 public final class RedisConnection {
     private let context: UnsafeMutablePointer<redisContext>
     public let url: RedisURL
@@ -61,13 +61,18 @@ public final class RedisConnection {
 
     /// Sends `commands` in one pipeline and returns their replies, in order.
     /// Throws only for connection failures (then the connection is unusable).
+    ///
+    /// The commands are written as RESP into one buffer and handed to hiredis
+    /// with `redisAppendFormattedCommand` (non-variadic): one copy, no
+    /// per-argument allocation.
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
-        for arguments in commands {
-            let result = Self.withArgv(arguments) { count, pointers, lengths in
-                redisAppendCommandArgv(context, count, pointers, lengths)
-            }
-            guard result == REDIS_OK else { throw connectionError("append") }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(commands.reduce(0) { total, command in total + 16 + command.reduce(0) { $0 + $1.count + 16 } })
+        for arguments in commands { Self.encode(arguments, into: &buffer) }
+        let appended = buffer.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
+        guard appended == REDIS_OK else { throw connectionError("append") }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
         for _ in commands {
@@ -78,6 +83,25 @@ public final class RedisConnection {
             freeReplyObject(raw)
         }
         return replies
+    }
+
+    /// Appends one command as a RESP array of bulk strings.
+    static func encode(_ arguments: [[UInt8]], into buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "*"))
+        appendDecimal(arguments.count, to: &buffer)
+        for argument in arguments {
+            buffer.append(UInt8(ascii: "$"))
+            appendDecimal(argument.count, to: &buffer)
+            buffer.append(contentsOf: argument)
+            buffer.append(0x0D)
+            buffer.append(0x0A)
+        }
+    }
+
+    private static func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: String(value).utf8)
+        buffer.append(0x0D)
+        buffer.append(0x0A)
     }
 
     private func connectionError(_ step: String) -> RedisError {
@@ -108,24 +132,6 @@ public final class RedisConnection {
             return .array(elements)
         default:
             return .null
-        }
-    }
-
-    private static func withArgv<R>(_ arguments: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
-        let storage = arguments.map { argument -> UnsafeMutablePointer<CChar> in
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(argument.count, 1))
-            argument.withUnsafeBytes { bytes in
-                if bytes.count > 0 { UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
-            }
-            return buffer
-        }
-        defer { storage.forEach { $0.deallocate() } }
-        var pointers: [UnsafePointer<CChar>?] = storage.map { UnsafePointer($0) }
-        let lengths = arguments.map(\.count)
-        return pointers.withUnsafeMutableBufferPointer { pointerBuffer in
-            lengths.withUnsafeBufferPointer { lengthBuffer in
-                body(Int32(arguments.count), pointerBuffer.baseAddress!, lengthBuffer.baseAddress!)
-            }
         }
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 
 /// Publishes records over one Redis connection, on a dispatch queue of its own
 /// (hiredis blocks; the cooperative pool never does). Reconnects with backoff
-/// after any connection failure; logs one line when the state changes.
+/// after any connection failure; ``RedisHealth`` logs the state changes.
 final class RedisPublisher: Sendable {
     enum Outcome: Sendable {
         case added
@@ -15,7 +15,7 @@ final class RedisPublisher: Sendable {
     }
 
     private let configuration: RedisSinkConfiguration
-    private let logger: Logger
+    private let health: RedisHealth
     private let queue = DispatchQueue(label: "cibridge.redis.io")
     private let state: Mutex<State>
 
@@ -27,9 +27,9 @@ final class RedisPublisher: Sendable {
         var lastError: RedisError?
     }
 
-    init(configuration: RedisSinkConfiguration, logger: Logger) {
+    init(configuration: RedisSinkConfiguration, health: RedisHealth) {
         self.configuration = configuration
-        self.logger = logger
+        self.health = health
         self.state = Mutex(State())
     }
 
@@ -63,9 +63,7 @@ final class RedisPublisher: Sendable {
                 }
                 return outcomes
             } catch {
-                if s.connection != nil || s.lastError == nil || s.lastError != error {
-                    logger.error("redis unavailable; records stay in the outbox and are retried", metadata: ["error": "\(error.message)"])
-                }
+                health.failed(error)
                 s.connection = nil
                 s.lastError = error
                 return records.map { _ in .failed(error) }
@@ -86,7 +84,7 @@ final class RedisPublisher: Sendable {
             s.scriptSHA = nil
             s.backoff = .milliseconds(100)
             s.nextAttempt = nil
-            if s.lastError != nil { logger.info("redis connected again", metadata: ["url": "\(configuration.url)"]) }
+            health.connected(configuration.url)
             s.lastError = nil
             return connection
         } catch {
@@ -120,12 +118,10 @@ final class RedisPublisher: Sendable {
                 let id = fields?["id"] ?? "seq-\(record.sequence)"
                 keys.append(Array((configuration.dedupePrefix + id).utf8))
                 keys.append(Array(configuration.stream { name in name == "partitionkey" ? record.key : fields?[name] }.utf8))
-                var pairs: [[UInt8]] = [Array("envelope".utf8), record.payload]
+                arguments.append(record.payload)
                 for name in ["id", "type", "subject", "state", "tag", "time"] {
-                    if let value = fields?[name] { pairs += [Array(name.utf8), Array(value.utf8)] }
+                    arguments.append(Array((fields?[name] ?? "").utf8))
                 }
-                arguments.append(Array(String(pairs.count).utf8))
-                arguments += pairs
             }
             commands.append([Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + keys + arguments)
             groups.append(start..<end)

@@ -14,7 +14,7 @@ public final class RedisSink: Sendable {
     public let configuration: RedisSinkConfiguration
     let outbox: Outbox
     let logger: Logger
-    let publisher: RedisPublisher
+    let publishers: [RedisPublisher]
     public let statistics = RedisSinkStatistics()
 
     public init(outbox: Outbox, configuration: RedisSinkConfiguration, logger: Logger) throws(RedisError) {
@@ -22,39 +22,77 @@ public final class RedisSink: Sendable {
         self.outbox = outbox
         self.configuration = configuration
         self.logger = logger
-        self.publisher = RedisPublisher(configuration: configuration, logger: logger)
+        let health = RedisHealth(logger: logger)
+        self.publishers = (0..<configuration.connections).map { _ in RedisPublisher(configuration: configuration, health: health) }
     }
 
     /// Publishes until the task is cancelled or the outbox closes.
+    ///
+    /// Each connection is a lane with its own task and queue; a batch from the
+    /// outbox is split over the lanes by key and the loop goes on to the next
+    /// batch while Redis works, so preparing and publishing overlap. A lane
+    /// publishes its parts in order, so records of one key keep their order.
     public func run() async throws {
-        let sink = configuration.sinkName
-        logger.info("redis sink started", metadata: ["url": "\(configuration.url)"])
-        for try await batch in outbox.batches(for: sink, limit: configuration.batchSize) {
-            let outcomes = await publisher.publish(batch)
-            for (record, outcome) in zip(batch, outcomes) {
-                switch outcome {
-                case .added:
-                    outbox.ack(sink, record.sequence)
-                    statistics.added.add(1, ordering: .relaxed)
-                case .duplicate:
-                    outbox.ack(sink, record.sequence)
-                    statistics.duplicates.add(1, ordering: .relaxed)
-                case .failed(let error) where error.isRetriable:
-                    outbox.retry(sink, record.sequence)
-                    statistics.retried.add(1, ordering: .relaxed)
-                case .failed(let error):
-                    statistics.deadLettered.add(1, ordering: .relaxed)
-                    do {
-                        try await outbox.deadLetter(sink, record.sequence, reason: error.message)
-                    } catch {
-                        outbox.retry(sink, record.sequence)
-                    }
+        logger.info("redis sink started", metadata: ["url": "\(configuration.url)", "connections": "\(publishers.count)"])
+        let lanes = publishers.map { _ in AsyncStream<[OutboxRecord]>.makeStream() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (publisher, lane) in zip(publishers, lanes) {
+                group.addTask {
+                    for await part in lane.stream { await self.publish(part, with: publisher) }
+                    await publisher.disconnect()
                 }
             }
-            if Task.isCancelled { break }
+            do {
+                for try await batch in outbox.batches(for: configuration.sinkName, limit: configuration.batchSize) {
+                    var parts = Array(repeating: [OutboxRecord](), count: lanes.count)
+                    for record in batch { parts[Self.lane(of: record.key, count: lanes.count)].append(record) }
+                    for (lane, part) in zip(lanes, parts) where !part.isEmpty { lane.continuation.yield(part) }
+                    if Task.isCancelled { break }
+                }
+            } catch {
+                logger.error("redis sink stopped", metadata: ["error": "\(error)"])
+            }
+            for lane in lanes { lane.continuation.finish() }
+            try await group.waitForAll()
         }
-        await publisher.disconnect()
         logger.info("redis sink stopped")
+    }
+
+    /// Publishes `records` on one connection and resolves each in the outbox.
+    private func publish(_ records: [OutboxRecord], with publisher: RedisPublisher) async {
+        let sink = configuration.sinkName
+        let outcomes = await publisher.publish(records)
+        for (record, outcome) in zip(records, outcomes) {
+            switch outcome {
+            case .added:
+                outbox.ack(sink, record.sequence)
+                statistics.added.add(1, ordering: .relaxed)
+            case .duplicate:
+                outbox.ack(sink, record.sequence)
+                statistics.duplicates.add(1, ordering: .relaxed)
+            case .failed(let error) where error.isRetriable:
+                outbox.retry(sink, record.sequence)
+                statistics.retried.add(1, ordering: .relaxed)
+            case .failed(let error):
+                statistics.deadLettered.add(1, ordering: .relaxed)
+                do {
+                    try await outbox.deadLetter(sink, record.sequence, reason: error.message)
+                } catch {
+                    outbox.retry(sink, record.sequence)
+                }
+            }
+        }
+    }
+
+    /// The lane of a key: FNV-1a of its bytes, stable across runs.
+    static func lane(of key: String, count: Int) -> Int {
+        guard count > 1 else { return 0 }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return Int(hash % UInt64(count))
     }
 }
 

@@ -22,12 +22,15 @@ public struct RedisSinkConfiguration: Sendable {
     public var batchSize: Int
     /// Records per script call inside the pipeline.
     public var recordsPerCall: Int
+    /// Connections used side by side; records are spread over them by key, so
+    /// one workflow's records always share a connection and stay in order.
+    public var connections: Int
 
     public init(
         url: RedisURL, sinkName: String = "redis", streams: [String] = ["ci:wf:{workflowid}", "ci:jobs:{partitionkey}"],
         maxLength: Int = 100_000, dedupeSeconds: Int = 86_400, dedupePrefix: String = "cibridge:dedupe:",
         connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5), batchSize: Int = 1000,
-        recordsPerCall: Int = 50
+        recordsPerCall: Int = 50, connections: Int = 2
     ) {
         self.url = url
         self.sinkName = sinkName
@@ -39,6 +42,7 @@ public struct RedisSinkConfiguration: Sendable {
         self.commandTimeout = commandTimeout
         self.batchSize = batchSize
         self.recordsPerCall = recordsPerCall
+        self.connections = connections
     }
 
     /// Checks the templates and numbers; every mistake is one line naming the setting.
@@ -57,6 +61,7 @@ public struct RedisSinkConfiguration: Sendable {
         guard maxLength >= 0 else { throw RedisError(.configuration, "redis maxLength must be 0 (unbounded) or more") }
         guard dedupeSeconds >= 0 else { throw RedisError(.configuration, "redis dedupeSeconds must be 0 (off) or more") }
         guard batchSize > 0, recordsPerCall > 0 else { throw RedisError(.configuration, "redis batchSize and recordsPerCall must be positive") }
+        guard (1...16).contains(connections) else { throw RedisError(.configuration, "redis connections must be 1 to 16") }
     }
 
     /// The stream for an envelope with these attributes: the first template whose

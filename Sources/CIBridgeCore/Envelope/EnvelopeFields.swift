@@ -1,140 +1,182 @@
 /// The top-level attributes of an envelope's JSON and where its `data` is,
 /// read without building the `data` tree: what sinks need to route a record
 /// (topic or stream templates) and to split it into headers and body.
+///
+/// Scanning records only where each member is; a value becomes a `String`
+/// when it is asked for.
 public struct EnvelopeFields: Sendable {
-    /// String-valued top-level members, in the order they appear.
-    public let attributes: [(name: String, value: String)]
+    private let bytes: [UInt8]
+    /// Name and value ranges of string-valued members (inside the quotes), in order.
+    private let members: [Member]
     /// The bytes of the `data` value inside the JSON, when there is one.
     public let dataRange: Range<Int>?
 
+    private struct Member: Sendable {
+        let name: Range<Int>
+        let value: Range<Int>
+        /// The value contains a backslash escape.
+        let escaped: Bool
+    }
+
     /// Reads `json`; `nil` when it is not a JSON object.
     public init?(json: [UInt8]) {
-        var scanner = Scanner(bytes: json)
-        guard let (attributes, dataRange) = scanner.scanObject() else { return nil }
-        self.attributes = attributes
+        guard let (members, dataRange) = json.withUnsafeBufferPointer({ Self.scan($0) }) else { return nil }
+        self.bytes = json
+        self.members = members
         self.dataRange = dataRange
     }
 
-    /// The attribute `name`, if present.
+    /// The string attribute `name`, if present.
     public subscript(name: String) -> String? {
-        attributes.first { $0.name == name }?.value
+        var name = name
+        return name.withUTF8 { wanted -> String? in
+            for member in members where member.name.count == wanted.count {
+                if bytes[member.name].elementsEqual(wanted) { return value(member) }
+            }
+            return nil
+        }
     }
 
-    private struct Scanner {
-        let bytes: [UInt8]
-        var index = 0
+    /// Every string-valued top-level member, in the order they appear.
+    public var attributes: [(name: String, value: String)] {
+        members.map { (String(decoding: bytes[$0.name], as: UTF8.self), value($0)) }
+    }
 
-        mutating func scanObject() -> ([(name: String, value: String)], Range<Int>?)? {
-            skipSpace()
-            guard next() == UInt8(ascii: "{") else { return nil }
-            var attributes: [(name: String, value: String)] = []
-            var dataRange: Range<Int>?
-            skipSpace()
-            if peek() == UInt8(ascii: "}") { return (attributes, nil) }
-            while true {
-                skipSpace()
-                guard let name = scanString() else { return nil }
-                skipSpace()
-                guard next() == UInt8(ascii: ":") else { return nil }
-                skipSpace()
-                let start = index
-                if peek() == UInt8(ascii: "\"") {
-                    guard let value = scanString() else { return nil }
-                    attributes.append((name, value))
-                } else {
-                    guard skipValue() else { return nil }
-                }
-                if name == "data" { dataRange = start..<index }
-                skipSpace()
-                switch next() {
-                case UInt8(ascii: ","): continue
-                case UInt8(ascii: "}"): return (attributes, dataRange)
-                default: return nil
-                }
-            }
+    private func value(_ member: Member) -> String {
+        guard member.escaped else { return String(decoding: bytes[member.value], as: UTF8.self) }
+        return Self.unescape(bytes[member.value])
+    }
+
+    // MARK: - Scanning
+
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>) -> ([Member], Range<Int>?)? {
+        var i = 0
+        var members: [Member] = []
+        members.reserveCapacity(20)
+        var dataRange: Range<Int>?
+        func skipSpace() {
+            while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
         }
-
-        /// A JSON string at `index`, unescaped.
-        mutating func scanString() -> String? {
-            guard next() == UInt8(ascii: "\"") else { return nil }
-            var out: [UInt8] = []
-            while index < bytes.count {
-                let byte = bytes[index]
-                index += 1
-                if byte == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
-                guard byte == UInt8(ascii: "\\") else {
-                    out.append(byte)
-                    continue
+        /// At a quote: the content range and whether it has escapes; `i` ends after the closing quote.
+        func string() -> (Range<Int>, Bool)? {
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
+            i += 1
+            let start = i
+            var escaped = false
+            while i < b.count {
+                let byte = b[i]
+                if byte == UInt8(ascii: "\"") {
+                    i += 1
+                    return (start..<(i - 1), escaped)
                 }
-                guard index < bytes.count else { return nil }
-                let escaped = bytes[index]
-                index += 1
-                switch escaped {
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "u"):
-                    guard index + 4 <= bytes.count, let unit = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16)
-                    else { return nil }
-                    index += 4
-                    var scalarValue = unit
-                    if (0xD800...0xDBFF).contains(unit), index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                        let low = UInt32(String(decoding: bytes[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16)
-                    {
-                        scalarValue = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
-                        index += 6
-                    }
-                    out.append(contentsOf: String(Character(Unicode.Scalar(scalarValue) ?? "\u{FFFD}")).utf8)
-                default: out.append(escaped)
+                if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                    i += 2
+                } else {
+                    i += 1
                 }
             }
             return nil
         }
-
-        /// Skips an object, array or literal, minding strings.
-        mutating func skipValue() -> Bool {
+        /// Skips an object, array or literal; `i` ends after it.
+        func skipValue() -> Bool {
             var depth = 0
-            var inString = false
-            while index < bytes.count {
-                let byte = bytes[index]
-                index += 1
-                if inString {
-                    if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "\"") { inString = false }
-                    continue
-                }
+            while i < b.count {
+                let byte = b[i]
                 switch byte {
-                case UInt8(ascii: "\""): inString = true
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    if depth == 0 {
-                        index -= 1
-                        return true
-                    }
-                    depth -= 1
+                case UInt8(ascii: "\""):
+                    guard string() != nil else { return false }
                     if depth == 0 { return true }
-                case UInt8(ascii: ","):
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    if depth == 0 { return true }
+                    depth -= 1
                     if depth == 0 {
-                        index -= 1
+                        i += 1
                         return true
                     }
-                default: break
+                case UInt8(ascii: ","):
+                    if depth == 0 { return true }
+                default:
+                    break
                 }
+                i += 1
             }
             return depth == 0
         }
 
-        mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+        skipSpace()
+        guard i < b.count, b[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "}") { return (members, nil) }
+        while true {
+            skipSpace()
+            guard let (name, _) = string() else { return nil }
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            skipSpace()
+            let start = i
+            if i < b.count, b[i] == UInt8(ascii: "\"") {
+                guard let (value, escaped) = string() else { return nil }
+                members.append(Member(name: name, value: value, escaped: escaped))
+            } else {
+                guard skipValue() else { return nil }
+                if name.count == 4, b[name.lowerBound] == UInt8(ascii: "d"), b[name.lowerBound + 1] == UInt8(ascii: "a"),
+                    b[name.lowerBound + 2] == UInt8(ascii: "t"), b[name.lowerBound + 3] == UInt8(ascii: "a")
+                {
+                    dataRange = start..<i
+                }
+            }
+            skipSpace()
+            guard i < b.count else { return nil }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if b[i] == UInt8(ascii: "}") { return (members, dataRange) }
+            return nil
         }
+    }
 
-        func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
-
-        mutating func next() -> UInt8? {
-            guard index < bytes.count else { return nil }
-            defer { index += 1 }
-            return bytes[index]
+    private static func unescape(_ slice: ArraySlice<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(slice.count)
+        var i = slice.startIndex
+        while i < slice.endIndex {
+            let byte = slice[i]
+            i += 1
+            guard byte == UInt8(ascii: "\\"), i < slice.endIndex else {
+                out.append(byte)
+                continue
+            }
+            let escaped = slice[i]
+            i += 1
+            switch escaped {
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "u"):
+                guard i + 4 <= slice.endIndex, let unit = UInt32(String(decoding: slice[i..<(i + 4)], as: UTF8.self), radix: 16) else {
+                    continue
+                }
+                i += 4
+                var scalar = unit
+                if (0xD800...0xDBFF).contains(unit), i + 6 <= slice.endIndex, slice[i] == UInt8(ascii: "\\"),
+                    let low = UInt32(String(decoding: slice[(i + 2)..<(i + 6)], as: UTF8.self), radix: 16)
+                {
+                    scalar = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                }
+                out.append(contentsOf: String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8)
+            default: out.append(escaped)
+            }
         }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -106,11 +106,16 @@ struct SinkState: Sendable {
         return ready
     }
 
-    /// The sink delivered `sequence`.
-    mutating func ack(_ sequence: UInt64) {
-        guard let flight = inFlight.removeValue(forKey: sequence) else { return }
-        if flight.attempts > 0 { unblock(flight.record.key) }
+    /// The sink delivered `sequence`. Returns whether that released held-back records.
+    @discardableResult
+    mutating func ack(_ sequence: UInt64) -> Bool {
+        guard let flight = inFlight.removeValue(forKey: sequence) else { return false }
         resolve(sequence)
+        if flight.attempts > 0 {
+            unblock(flight.record.key)
+            return true
+        }
+        return false
     }
 
     /// The sink failed to deliver `sequence` for now; try again at `dueAt`.

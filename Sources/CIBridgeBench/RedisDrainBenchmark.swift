@@ -1,0 +1,131 @@
+import ArgumentParser
+import CIBridgeCore
+import CIBridgeOutbox
+import CIBridgeRedis
+import Foundation
+import Logging
+
+struct RedisDrainBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redis-drain",
+        abstract: "Drain rate from a pre-filled outbox into Redis streams, next to redis-benchmark's pipelined XADD of the same size."
+    )
+
+    @Option(help: "Envelopes to pre-fill.") var count = 100_000
+    @Option(help: "Distinct workflow IDs (streams).") var workflows = 1_000
+    @Option(help: "Port for the redis-server this starts (default: a free one).") var port: Int?
+    @Option(help: "Directory holding case2-workflow.xml.") var fixtures = "Tests/CIBridgeCoreTests/Fixtures/seed"
+
+    func run() async throws {
+        let base = FileManager.default.currentDirectoryPath + "/.bench-redis-\(getpid())"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let port = self.port ?? Int.random(in: 20_000...40_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        server.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", base, "--logfile", base + "/redis.log"]
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        let url = try RedisURL("redis://127.0.0.1:\(port)")
+        var connected: RedisConnection?
+        for _ in 0..<100 where connected == nil {
+            connected = try? RedisConnection(url: url)
+            if connected == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard connected != nil else { throw ValidationError("redis-server did not start on \(port)") }
+
+        let template = try String(contentsOfFile: fixtures + "/case2-workflow.xml", encoding: .utf8)
+        var distinct: [(key: String, payload: [UInt8])] = []
+        for workflow in 0..<workflows {
+            let body = template.replacingOccurrences(of: "web6ac56c1ef54dbfa44d7f4103203be9", with: "wf-\(workflow)")
+            let envelope = EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode(Array(body.utf8)))[0]
+            distinct.append((envelope.partitionKey, envelope.jsonBytes()))
+        }
+        // Distinct ids per record, so the dedupe step is paid for real: vary the id in the payload.
+        let outbox = try Outbox(directory: base + "/outbox", configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
+        var entries: [OutboxEntry] = []
+        var payloadBytes = 0
+        for n in 0..<count {
+            let source = distinct[n % workflows]
+            var payload = source.payload
+            let id = Array(String(format: "%032x", n).utf8)
+            if let range = Self.range(of: Array("\"id\":\"".utf8), in: payload) {
+                payload.replaceSubrange(range.upperBound..<(range.upperBound + 32), with: id)
+            }
+            payloadBytes += payload.count
+            entries.append(OutboxEntry(key: source.key, payload: payload))
+            if entries.count == 1000 {
+                _ = try await outbox.append(entries)
+                entries = []
+            }
+        }
+        if !entries.isEmpty { _ = try await outbox.append(entries) }
+
+        var logger = Logger(label: "bench.redis")
+        logger.logLevel = .error
+        let sink = try RedisSink(outbox: outbox, configuration: RedisSinkConfiguration(url: url), logger: logger)
+        print("redis drain benchmark: \(count) envelopes (\(payloadBytes / count) bytes each) into \(workflows) streams, redis-server on 127.0.0.1:\(port), no persistence")
+        let redisCPUBefore = Self.cpuSeconds(pid: server.processIdentifier)
+        let ownCPUBefore = Self.cpuSeconds(pid: getpid())
+        let start = ContinuousClock.now
+        let runner = Task { try await sink.run() }
+        while outbox.status().sinks[0].pending > 0 {
+            try await Task.sleep(for: .milliseconds(2))
+            if (ContinuousClock.now - start) > .seconds(300) { break }
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        let redisCPU = Self.cpuSeconds(pid: server.processIdentifier) - redisCPUBefore
+        let ownCPU = Self.cpuSeconds(pid: getpid()) - ownCPUBefore
+        runner.cancel()
+        _ = try? await runner.value
+        await outbox.close()
+        let rate = Double(count) / seconds
+        let streams = try connected!.command(["DBSIZE"].map { Array($0.utf8) })
+        print(String(format: "cibridge: %d envelopes in %.2f s = %.0f envelopes/s (dedupe key + XADD with 7 fields, pipelined, 2 connections)", count, seconds, rate))
+        print(String(format: "  CPU during the drain: redis-server %.2f s, cibridge %.2f s (of %.2f s wall, 2 cores)", redisCPU, ownCPU, seconds))
+        print("  added \(sink.statistics.added.load(ordering: .relaxed)), duplicates \(sink.statistics.duplicates.load(ordering: .relaxed)), retried \(sink.statistics.retried.load(ordering: .relaxed)); keys in Redis: \(streams)")
+
+        // The ceiling: redis-benchmark, XADD of a payload of the same size.
+        let payload = String(decoding: distinct[0].payload, as: UTF8.self)
+        var ceilings: [(String, Double)] = []
+        for (clients, pipeline) in [(1, 100), (50, 100)] {
+            let bench = Process()
+            bench.executableURL = URL(fileURLWithPath: "/usr/bin/redis-benchmark")
+            bench.arguments = ["-h", "127.0.0.1", "-p", String(port), "-n", String(count), "-c", String(clients), "-P", String(pipeline), "-q",
+                               "XADD", "bench:__rand_int__", "MAXLEN", "~", "100000", "*", "envelope", payload]
+            let pipe = Pipe()
+            bench.standardOutput = pipe
+            try bench.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            bench.waitUntilExit()
+            // "...: 174825.17 requests per second, p50=..."
+            let tokens = output.split(whereSeparator: { $0 == " " || $0 == "\r" || $0 == "\n" }).map(String.init)
+            let number = tokens.indices.last { tokens[$0] == "requests" }.flatMap { Double(tokens[$0 - 1]) } ?? 0
+            ceilings.append(("redis-benchmark XADD, \(clients) connection(s), pipeline \(pipeline)", number))
+        }
+        for (name, value) in ceilings { print(String(format: "%@: %.0f XADD/s", name, value)) }
+        print(String(format: "ratio cibridge / redis-benchmark (1 connection): %.2f", rate / ceilings[0].1))
+        print("target: >= 80000 envelopes/s: \(rate >= 80_000 ? "met" : "NOT met") (\(String(format: "%.2f", rate / 80_000))x)")
+    }
+
+    /// User + system CPU seconds of a process, from /proc.
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func range(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
+        guard needle.count <= haystack.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where haystack[start..<(start + needle.count)].elementsEqual(needle) {
+            return start..<(start + needle.count)
+        }
+        return nil
+    }
+}

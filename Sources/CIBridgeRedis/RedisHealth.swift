@@ -1,0 +1,33 @@
+import Logging
+import Synchronization
+
+/// The sink's view of Redis, shared by its connections so that an outage is
+/// logged as one line, and its end as one more, however many connections see it.
+final class RedisHealth: Sendable {
+    private let lastError = Mutex<RedisError?>(nil)
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// A connection failed with `error`; logged when it differs from the last one.
+    func failed(_ error: RedisError) {
+        let isNew = lastError.withLock { last -> Bool in
+            defer { last = error }
+            return last != error
+        }
+        if isNew {
+            logger.error("redis unavailable; records stay in the outbox and are retried", metadata: ["error": "\(error.message)"])
+        }
+    }
+
+    /// A connection is (back) up; logged once after an outage.
+    func connected(_ url: RedisURL) {
+        let wasDown = lastError.withLock { last -> Bool in
+            defer { last = nil }
+            return last != nil
+        }
+        if wasDown { logger.info("redis connected again", metadata: ["url": "\(url)"]) }
+    }
+}
