@@ -142,6 +142,25 @@ struct RedisFaultTests {
         #expect(throws: RedisError.self) { _ = try RedisURL("redis://h:99999") }
     }
 
+    @Test("Out of memory (maxmemory, noeviction): records wait with backoff and all arrive once memory is there")
+    func outOfMemory() async throws {
+        let server = try RedisServer(["--maxmemory", "3mb", "--maxmemory-policy", "noeviction"])
+        let bed = try RedisTestbed(server: server)
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 20, jobsEach: 100))
+        try await Task.sleep(for: .seconds(2))
+        let stuck = bed.outbox.status().sinks.first?.pending ?? 0
+        #expect(stuck > 0)
+        #expect(bed.sink.statistics.retried.load(ordering: .relaxed) > 0)
+        #expect(try bed.outbox.deadLetters(for: "redis").isEmpty)
+        try server.cli(["CONFIG", "SET", "maxmemory", "0"])
+        #expect(try await bed.waitUntilDelivered(seconds: 30))
+        await bed.stop()
+        let counts = try idCounts(bed, workflows: 20)
+        #expect(counts.count == 2000)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+    }
+
     @Test("Unreachable server: records stay pending and the error says where")
     func unreachable() async throws {
         let server = try RedisServer()
