@@ -77,7 +77,7 @@ let package = Package(
         ),
 
         // Helpers shared by the test targets (seeded random numbers).
-        .target(name: "CIBridgeTestSupport", path: "Tests/Support"),
+        .target(name: "CIBridgeTestSupport", dependencies: ["CIBridgeCore", "CIBridgeOutbox"], path: "Tests/Support"),
         .testTarget(
             name: "CIBridgeCoreTests",
             dependencies: ["CIBridgeCore", "CIBridgeTestSupport"],

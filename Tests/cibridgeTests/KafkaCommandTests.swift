@@ -4,17 +4,22 @@ import Testing
 /// `cibridge dev-kafka` and `cibridge consume kafka`, as processes, with kcat in between.
 @Suite("cibridge dev-kafka and consume kafka", .serialized)
 struct KafkaCommandTests {
-    @Test("dev-kafka prints its bootstrap address first; kcat produces; consume prints the envelope; Ctrl-C stops it")
-    func devKafkaRoundTrip() throws {
+    /// Starts `cibridge dev-kafka` with `arguments`; returns it and the first line it printed.
+    private func startDevKafka(_ arguments: [String] = []) throws -> (Process, String) {
         let server = Process()
         server.executableURL = CLIRunner.productsDirectory.appendingPathComponent("cibridge")
-        server.arguments = ["dev-kafka", "--brokers", "1"]
+        server.arguments = ["dev-kafka", "--brokers", "1"] + arguments
         let out = Pipe()
         server.standardOutput = out
         server.standardError = FileHandle.nullDevice
         try server.run()
+        return (server, readLine(from: out.fileHandleForReading))
+    }
+
+    @Test("dev-kafka prints its bootstrap address first; kcat produces; consume prints the envelope; Ctrl-C stops it")
+    func devKafkaRoundTrip() throws {
+        let (server, firstLine) = try startDevKafka()
         defer { if server.isRunning { server.terminate() } }
-        let firstLine = readLine(from: out.fileHandleForReading)
         #expect(firstLine.hasPrefix("127.0.0.1:"))
 
         let envelope = try String(contentsOfFile: CLIRunner.fixture("golden/case2-workflow.jsonl"), encoding: .utf8)
@@ -38,15 +43,8 @@ struct KafkaCommandTests {
 
     @Test("consume kafka with an idle timeout stops on its own when nothing comes")
     func idleTimeout() throws {
-        let server = Process()
-        server.executableURL = CLIRunner.productsDirectory.appendingPathComponent("cibridge")
-        server.arguments = ["dev-kafka", "--brokers", "1", "--topic", "ci.task-finish:2"]
-        let out = Pipe()
-        server.standardOutput = out
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, bootstrap) = try startDevKafka(["--topic", "ci.task-finish:2"])
         defer { server.terminate() }
-        let bootstrap = readLine(from: out.fileHandleForReading)
         let started = Date()
         let consumed = try CLIRunner.run(["consume", "kafka", "--brokers", bootstrap, "--idle-timeout", "1"])
         #expect(consumed.status == 0)
@@ -56,15 +54,8 @@ struct KafkaCommandTests {
 
     @Test("consume kafka --group commits: a second run of the same group gets nothing old")
     func groupCommits() throws {
-        let server = Process()
-        server.executableURL = CLIRunner.productsDirectory.appendingPathComponent("cibridge")
-        server.arguments = ["dev-kafka", "--brokers", "1"]
-        let out = Pipe()
-        server.standardOutput = out
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, bootstrap) = try startDevKafka()
         defer { server.terminate() }
-        let bootstrap = readLine(from: out.fileHandleForReading)
         let envelope = try String(contentsOfFile: CLIRunner.fixture("golden/case2-workflow.jsonl"), encoding: .utf8)
         _ = try CLIRunner.run(["-P", "-b", bootstrap, "-t", "ci.task-finish", "-k", "wf"], stdin: Data(envelope.utf8),
                               executable: URL(fileURLWithPath: "/usr/bin/kcat"))

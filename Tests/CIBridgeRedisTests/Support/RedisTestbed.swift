@@ -46,16 +46,11 @@ final class RedisTestbed {
 
     @discardableResult
     func append(_ envelopes: [Envelope]) async throws -> [UInt64] {
-        try await outbox.append(envelopes.map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) })
+        try await outbox.append(envelopes: envelopes)
     }
 
     func waitUntilDelivered(seconds: Double = 20) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if outbox.status().sinks.first?.pending == 0 { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
+        try await outbox.waitUntilDrained("redis", seconds: seconds)
     }
 
     /// The `envelope` fields of a stream, oldest first.
@@ -75,19 +70,6 @@ final class RedisTestbed {
     }
 }
 
-/// Envelopes of the seed's case 2 with distinct workflow and job IDs (job j of workflow w).
-func workflowEnvelopes(workflows: Int, jobsEach: Int, workflowPrefix: String = "wf-") throws -> [Envelope] {
-    let template = String(decoding: try Data(contentsOf: URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("CIBridgeCoreTests/Fixtures/seed/case2-workflow.xml")), as: UTF8.self)
-    var result: [Envelope] = []
-    for job in 0..<jobsEach {
-        for workflow in 0..<workflows {
-            let body = template
-                .replacingOccurrences(of: "web6ac56c1ef54dbfa44d7f4103203be9", with: "\(workflowPrefix)\(workflow)")
-                .replacingOccurrences(of: "j6842765cf84611ecb8546d80f2baf56f", with: "job-\(workflow)-\(job)")
-            result += EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode(Array(body.utf8)))
-        }
-    }
-    return result
+func workflowEnvelopes(workflows: Int, jobsEach: Int) throws -> [Envelope] {
+    try TestFixtures.workflowEnvelopes(workflows: workflows, jobsEach: jobsEach)
 }
