@@ -134,7 +134,7 @@ struct KafkaSinkFaultTests {
 
     @Test("A broker refusing with TOPIC_AUTHORIZATION_FAILED dead-letters with the broker's reason")
     func brokerPermanentError() async throws {
-        let bed = try KafkaTestbed(properties: ["enable.idempotence": "false", "retries": "0"])
+        let bed = try KafkaTestbed()
         defer { bed.remove() }
         try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
