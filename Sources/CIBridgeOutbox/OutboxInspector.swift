@@ -7,7 +7,8 @@ public struct OutboxInspector: Sendable {
     let segments: [Segment]
     let watermarks: [String: UInt64]
     let quarantined: Int
-    /// What recovery would do on the next start.
+    /// What recovery would do on the next start. (While the service is writing,
+    /// the last segment's newest frame can look cut short: that is not damage.)
     public let pendingRepairs: [String]
 
     public init(directory: String) throws(OutboxError) {
@@ -35,21 +36,28 @@ public struct OutboxInspector: Sendable {
     /// Records from `sequence` (the oldest kept when `nil`), at most `limit`.
     public func records(from sequence: UInt64? = nil, limit: Int = .max) throws(OutboxError) -> [OutboxRecord] {
         var records: [OutboxRecord] = []
-        let first = sequence ?? 0
+        try forEachRecord(from: sequence ?? 0) { record in
+            records.append(record)
+            return records.count < limit
+        }
+        return records
+    }
+
+    /// Calls `body` with each record from `first` on, one segment in memory at a
+    /// time, until it returns `false`.
+    func forEachRecord(from first: UInt64, _ body: (OutboxRecord) -> Bool) throws(OutboxError) {
         for segment in segments where segment.recordCount > 0 && segment.lastSequence >= first {
             let bytes = try segment.file.read(count: Int(segment.endOffset - Segment.headerSize), at: Segment.headerSize)
+            var goOn = true
             bytes.withUnsafeBytes { buffer in
                 var offset = 0
-                while records.count < limit,
-                    case .record(let record, let size) = RecordFrame.decode(buffer, at: offset, maxBody: buffer.count)
-                {
-                    if record.sequence >= first { records.append(record) }
+                while goOn, case .record(let record, let size) = RecordFrame.decode(buffer, at: offset, maxBody: buffer.count) {
+                    if record.sequence >= first { goOn = body(record) }
                     offset += size
                 }
             }
-            if records.count >= limit { break }
+            if !goOn { return }
         }
-        return records
     }
 
     /// Dead letters of `sink`, or of every sink.
@@ -61,19 +69,34 @@ public struct OutboxInspector: Sendable {
         return all
     }
 
-    /// Records, bytes, segments, and per sink: pending count, oldest pending age, dead letters.
+    /// Records, bytes, segments, and per sink: pending count, oldest pending age,
+    /// dead letters. Reads the log once, one segment at a time.
     public func status(now: Int64 = Outbox.nowMilliseconds()) throws(OutboxError) -> OutboxStatus {
-        let all = try records()
-        let sinkStatus = try sinks.map { name throws(OutboxError) -> OutboxStatus.Sink in
-            let watermark = watermarks[name] ?? 0
-            let pending = all.filter { $0.sequence > watermark && $0.isRouted(to: name) }
+        var records = 0
+        var first: UInt64?
+        var last: UInt64?
+        var pending = [Int](repeating: 0, count: sinks.count)
+        var oldest = [Int64?](repeating: nil, count: sinks.count)
+        let marks = sinks.map { watermarks[$0] ?? 0 }
+        try forEachRecord(from: 0) { record in
+            records += 1
+            if first == nil { first = record.sequence }
+            last = record.sequence
+            for (index, sink) in sinks.enumerated() where record.sequence > marks[index] && record.isRouted(to: sink) {
+                pending[index] += 1
+                if oldest[index] == nil { oldest[index] = record.appendTime }
+            }
+            return true
+        }
+        var sinkStatus: [OutboxStatus.Sink] = []
+        for (index, name) in sinks.enumerated() {
             let dead = try Outbox.readDeadLetters(directory: directory, sink: name).filter { !$0.requeued }.count
-            return OutboxStatus.Sink(
-                name: name, watermark: watermark, pending: pending.count,
-                oldestPendingAgeMilliseconds: pending.first.map { now - $0.appendTime }, deadLetters: dead)
+            sinkStatus.append(OutboxStatus.Sink(
+                name: name, watermark: marks[index], pending: pending[index],
+                oldestPendingAgeMilliseconds: oldest[index].map { now - $0 }, deadLetters: dead))
         }
         return OutboxStatus(
-            directory: directory, firstSequence: all.first?.sequence, lastSequence: all.last?.sequence, records: all.count,
+            directory: directory, firstSequence: first, lastSequence: last, records: records,
             bytes: segments.reduce(0) { $0 + $1.bytes }, segments: segments.count, sinks: sinkStatus, quarantined: quarantined)
     }
 }

@@ -30,7 +30,9 @@ struct OutboxStatusCommand: ParsableCommand {
             let age = sink.oldestPendingAgeMilliseconds.map { ", oldest \(formatAge($0))" } ?? ""
             print("sink \(sink.name): delivered through \(sink.watermark), \(sink.pending) pending\(age), \(sink.deadLetters) dead letters")
         }
-        for note in inspector.pendingRepairs { print("note: \(note)") }
+        for note in inspector.pendingRepairs {
+            print("note (at the next start, unless the service is writing right now): \(note)")
+        }
     }
 }
 
