@@ -76,26 +76,29 @@ extension Outbox {
         }
     }
 
-    /// Current figures, from memory (cheap; for metrics and tests).
+    /// Current figures: counts from memory, dead letters from their logs
+    /// (read outside the lock).
     public func status() -> OutboxStatus {
         let now = Self.nowMilliseconds()
-        return state.withLock { s in
+        let snapshot = state.withLock { s in
             let first = s.segments.first { $0.recordCount > 0 }.map { $0.baseSequence }
             let records = s.segments.reduce(0) { $0 + $1.recordCount }
-            let sinks = s.sinks.keys.sorted().map { name -> OutboxStatus.Sink in
+            let sinks = s.sinks.keys.sorted().map { name -> (String, UInt64, Int, Int64?) in
                 let watermark = s.sinks[name]!.watermark
                 let pending = Int(s.readableSequence > watermark ? s.readableSequence - watermark : 0)
                 let oldest = s.segments.first { $0.recordCount > 0 && $0.lastSequence > watermark }
-                let deadLetters = ((try? Self.readDeadLetters(directory: directory, sink: name)) ?? []).filter { !$0.requeued }.count
-                return OutboxStatus.Sink(
-                    name: name, watermark: watermark, pending: pending,
-                    oldestPendingAgeMilliseconds: pending > 0 ? oldest?.firstAppendTime.map { now - $0 } : nil,
-                    deadLetters: deadLetters)
+                return (name, watermark, pending, pending > 0 ? oldest?.firstAppendTime.map { now - $0 } : nil)
             }
-            return OutboxStatus(
-                directory: directory, firstSequence: first, lastSequence: records > 0 ? s.readableSequence : nil,
-                records: records, bytes: s.totalBytes, segments: s.segments.count, sinks: sinks, quarantined: s.quarantined)
+            return (first, records, records > 0 ? s.readableSequence : nil, s.totalBytes, s.segments.count, sinks, s.quarantined)
         }
+        let sinks = snapshot.5.map { name, watermark, pending, age in
+            OutboxStatus.Sink(
+                name: name, watermark: watermark, pending: pending, oldestPendingAgeMilliseconds: age,
+                deadLetters: ((try? Self.readDeadLetters(directory: directory, sink: name)) ?? []).filter { !$0.requeued }.count)
+        }
+        return OutboxStatus(
+            directory: directory, firstSequence: snapshot.0, lastSequence: snapshot.2, records: snapshot.1, bytes: snapshot.3,
+            segments: snapshot.4, sinks: sinks, quarantined: snapshot.6)
     }
 }
 

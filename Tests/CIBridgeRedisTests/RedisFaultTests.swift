@@ -26,18 +26,17 @@ struct RedisFaultTests {
         let bed = try RedisTestbed(server: server)
         defer { bed.remove() }
         let entries = try workflowEnvelopes(workflows: 10, jobsEach: 40).map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) }
-        let outbox = bed.outbox
-        let appender = Task {
-            for chunk in stride(from: 0, to: entries.count, by: 20) {
-                _ = try await outbox.append(Array(entries[chunk..<min(chunk + 20, entries.count)]))
-                try await Task.sleep(for: .milliseconds(5))
-            }
+        // The first half streams in; the kill comes while the sink is publishing it.
+        for chunk in stride(from: 0, to: 200, by: 10) { _ = try await bed.outbox.append(Array(entries[chunk..<(chunk + 10)])) }
+        let started = Date()
+        while bed.sink.statistics.added.load(ordering: .relaxed) < 20 && Date().timeIntervalSince(started) < 10 {
+            try await Task.sleep(for: .milliseconds(1))
         }
-        try await Task.sleep(for: .milliseconds(60))
         server.kill()
+        // The second half arrives while Redis is down.
+        for chunk in stride(from: 200, to: 400, by: 10) { _ = try await bed.outbox.append(Array(entries[chunk..<(chunk + 10)])) }
         try await Task.sleep(for: .milliseconds(500))
         try server.start()
-        try await appender.value
         #expect(try await bed.waitUntilDelivered(seconds: 30))
         await bed.stop()
         let counts = try idCounts(bed, workflows: 10)
@@ -52,9 +51,9 @@ struct RedisFaultTests {
         defer { bed.remove() }
         try await bed.append(try workflowEnvelopes(workflows: 4, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
-        try bed.server.cli(["CLIENT", "PAUSE", "1500", "WRITE"])
+        try bed.server.cli(["CLIENT", "PAUSE", "3000", "WRITE"])
         try await bed.append(try workflowEnvelopes(workflows: 4, jobsEach: 10).dropFirst(4).map { $0 })
-        try await Task.sleep(for: .milliseconds(800))
+        try await Task.sleep(for: .milliseconds(500))
         #expect((bed.outbox.status().sinks.first?.pending ?? 0) > 0)
         #expect(try await bed.waitUntilDelivered(seconds: 30))
         await bed.stop()
