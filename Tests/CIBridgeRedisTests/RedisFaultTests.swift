@@ -181,18 +181,24 @@ struct RedisFaultTests {
     }
 }
 
-/// A log handler that keeps lines.
-final class LogCapture: LogHandler, @unchecked Sendable {
-    private let storage = Mutex<[String]>([])
+/// A log handler that keeps lines (a value, as log handlers are; the lines live in a shared store).
+struct LogCapture: LogHandler {
+    let store = LineStore()
     var logLevel: Logger.Level = .trace
     var metadata: Logger.Metadata = [:]
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
-    var lines: [String] { storage.withLock { $0 } }
+    var lines: [String] { store.lines }
     func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
         let extra = (metadata ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
-        storage.withLock { $0.append("\(level) \(message) \(extra)") }
+        store.append("\(level) \(message) \(extra)")
     }
+}
+
+final class LineStore: Sendable {
+    private let storage = Mutex<[String]>([])
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+    var lines: [String] { storage.withLock { $0 } }
 }

@@ -1,3 +1,4 @@
+import CIBridgeTestSupport
 import Foundation
 
 /// Runs the built `cibridge` binary the way a user does, and captures what it printed.
@@ -41,10 +42,10 @@ struct CLIRunner {
         try process.run()
         // Read both pipes concurrently so a chatty child never blocks.
         let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data()
-        nonisolated(unsafe) var errData = Data()
-        DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        let outData = ByteCollector()
+        let errData = ByteCollector()
+        DispatchQueue.global().async(group: group) { outData.append(out.fileHandleForReading.readDataToEndOfFile()) }
+        DispatchQueue.global().async(group: group) { errData.append(err.fileHandleForReading.readDataToEndOfFile()) }
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         let deadline = DispatchTime.now() + timeout
@@ -55,7 +56,7 @@ struct CLIRunner {
         process.waitUntilExit()
         return Result(
             status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            stdout: outData.text,
+            stderr: errData.text)
     }
 }

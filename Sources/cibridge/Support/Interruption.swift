@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -7,17 +6,13 @@ import Glibc
 
 /// SIGINT and SIGTERM, turned into a flag long-running commands poll.
 enum Interruption {
-    private static let flag = Atomic<Bool>(false)
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    /// Set from the signal handler: a lock-free atomic store is async-signal-safe.
+    static let flag = Atomic<Bool>(false)
 
-    /// Starts catching SIGINT and SIGTERM (call once, from the main thread).
+    /// Starts catching SIGINT and SIGTERM.
     static func install() {
         for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { flag.store(true, ordering: .releasing) }
-            source.resume()
-            sources.append(source)
+            signal(signalNumber) { _ in Interruption.flag.store(true, ordering: .releasing) }
         }
     }
 
