@@ -122,6 +122,18 @@ struct RedisFaultTests {
         #expect(try server.cli(["XLEN", "ci:wf:wf-0"]) == "0")
     }
 
+    @Test("A unix socket with a password and a database")
+    func unixSocket() async throws {
+        let socketPath = NSTemporaryDirectory() + "cibridge-redis-\(UUID().uuidString.prefix(8)).sock"
+        let server = try RedisServer(["--unixsocket", socketPath, "--unixsocketperm", "700", "--requirepass", "pw"])
+        let bed = try RedisTestbed(server: server, url: "unix://\(socketPath)?db=2&password=pw")
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 3))
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        #expect(try server.cli(["-n", "2", "XLEN", "ci:wf:wf-0"], password: "pw") == "3")
+    }
+
     @Test("Redis URLs: TCP, unix, credentials, database; secrets masked; TLS refused clearly")
     func urls() throws {
         let full = try RedisURL("redis://bridge:p%40ss@cache.internal:6380/2")
