@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // C libraries from the system (Debian: librdkafka-dev, libhiredis-dev).
@@ -53,6 +54,15 @@ let package = Package(
             ]
         ),
 
+        // Configuration: YAML file, CIBRIDGE_* variables and flags into one checked value.
+        .target(
+            name: "CIBridgeConfiguration",
+            dependencies: [
+                "CIBridgeCore", "CIBridgeOutbox", "CIBridgeKafka", "CIBridgeRedis",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         .executableTarget(
             name: "cibridge",
             dependencies: [
@@ -60,6 +70,7 @@ let package = Package(
                 "CIBridgeOutbox",
                 "CIBridgeKafka",
                 "CIBridgeRedis",
+                "CIBridgeConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -83,6 +94,7 @@ let package = Package(
             dependencies: ["CIBridgeCore", "CIBridgeTestSupport"],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "CIBridgeConfigurationTests", dependencies: ["CIBridgeConfiguration"]),
         .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench", "CIBridgeTestSupport"]),
         .testTarget(
             name: "CIBridgeKafkaTests",

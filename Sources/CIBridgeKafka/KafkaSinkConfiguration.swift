@@ -62,6 +62,12 @@ public struct KafkaSinkConfiguration: Sendable {
 
     /// ``effectiveProperties`` with secrets masked, for logs and `config check`.
     public var redactedProperties: [String: String] {
-        KafkaClientConfig.redacted(effectiveProperties)
+        Self.redacted(effectiveProperties)
+    }
+
+    /// `properties` with the values of secret-looking names (password, secret,
+    /// token, key material) replaced by `***`.
+    public static func redacted(_ properties: [String: String]) -> [String: String] {
+        KafkaClientConfig.redacted(properties)
     }
 }

@@ -1,0 +1,121 @@
+import CIBridgeCore
+import CIBridgeKafka
+import CIBridgeOutbox
+import CIBridgeRedis
+
+/// Everything `cibridge serve` runs with, from defaults, a YAML file,
+/// `CIBRIDGE_*` environment variables and flags, in that order of precedence
+/// (later wins). docs/configuration.md lists every key.
+public struct BridgeConfiguration: Sendable {
+    public struct HTTP: Sendable, Equatable {
+        public var listen = HostPort(host: "0.0.0.0", port: 8080)
+        /// Shared secret callers must present; `nil` leaves the endpoint open.
+        public var token: String?
+        /// Source addresses allowed (CIDR); empty allows all.
+        public var allow: [CIDR] = []
+        /// Proxies whose `X-Forwarded-For` is believed.
+        public var trustedProxies: [CIDR] = []
+        public var bodyLimit = 1 << 20
+        public var readTimeoutMilliseconds = 10_000
+        public var maxConnections = 1024
+    }
+
+    public struct Outbox: Sendable, Equatable {
+        public var directory = "/var/lib/cibridge/outbox"
+        /// `nil`: fsync before every acknowledgement; a value: at most this many ms later.
+        public var fsyncIntervalMilliseconds: Int?
+        public var segmentSize: Int64 = 64 << 20
+        public var maxSize: Int64 = 10 << 30
+        public var minFree: Int64 = 512 << 20
+        public var retentionSeconds: Int64 = 24 * 3600
+        public var retentionSize: Int64 = 1 << 30
+    }
+
+    public struct Kafka: Sendable, Equatable {
+        /// `host:port,…`, or `embedded` for the development mock cluster.
+        public var brokers: String
+        public var contentMode: KafkaSinkConfiguration.ContentMode = .structured
+        public var taskFinishTopic = "ci.task-finish"
+        public var workflowFinishTopic = "ci.workflow-finish"
+        public var defaultTopic = "ci.events"
+        public var properties: [String: String] = [:]
+        public var flushTimeoutMilliseconds = 10_000
+    }
+
+    public struct Redis: Sendable, Equatable {
+        public var url: String
+        public var streams = ["ci:wf:{workflowid}", "ci:jobs:{partitionkey}"]
+        public var maxLength = 100_000
+        public var dedupeSeconds = 86_400
+        public var commandTimeoutMilliseconds = 5_000
+        public var connections = 2
+    }
+
+    public struct Log: Sendable, Equatable {
+        public enum Format: String, Sendable, CaseIterable { case text, json }
+        public var level = "info"
+        public var format = Format.text
+    }
+
+    public var http = HTTP()
+    public var outbox = Outbox()
+    /// `nil` when Kafka is not configured.
+    public var kafka: Kafka?
+    /// `nil` when Redis is not configured.
+    public var redis: Redis?
+    public var log = Log()
+
+    public init() {}
+
+    /// The outbox sinks this configuration publishes to.
+    public var sinkNames: [String] {
+        (kafka == nil ? [] : ["kafka"]) + (redis == nil ? [] : ["redis"])
+    }
+
+    /// The outbox settings, for the configured sinks.
+    public var outboxConfiguration: OutboxConfiguration {
+        OutboxConfiguration(
+            sinks: sinkNames, segmentBytes: outbox.segmentSize,
+            fsync: outbox.fsyncIntervalMilliseconds.map { .interval(milliseconds: $0) } ?? .always,
+            maxBytes: outbox.maxSize, minFreeBytes: outbox.minFree, retentionSeconds: outbox.retentionSeconds,
+            retentionBytes: outbox.retentionSize)
+    }
+
+    /// The Kafka sink settings (`bootstrapServers` replaced when `embedded` starts a mock cluster).
+    public func kafkaSinkConfiguration(bootstrapServers: String? = nil) -> KafkaSinkConfiguration? {
+        guard let kafka else { return nil }
+        return KafkaSinkConfiguration(
+            bootstrapServers: bootstrapServers ?? kafka.brokers,
+            topics: KafkaTopicRouter(
+                byType: [EventType.taskFinish: kafka.taskFinishTopic, EventType.workflowFinish: kafka.workflowFinishTopic],
+                fallback: kafka.defaultTopic),
+            contentMode: kafka.contentMode, properties: kafka.properties,
+            flushTimeout: .milliseconds(kafka.flushTimeoutMilliseconds))
+    }
+
+    /// The Redis sink settings.
+    public func redisSinkConfiguration() throws(ConfigurationError) -> RedisSinkConfiguration? {
+        guard let redis else { return nil }
+        do {
+            return RedisSinkConfiguration(
+                url: try RedisURL(redis.url), streams: redis.streams, maxLength: redis.maxLength,
+                dedupeSeconds: redis.dedupeSeconds, commandTimeout: .milliseconds(redis.commandTimeoutMilliseconds),
+                connections: redis.connections)
+        } catch {
+            throw ConfigurationError(key: "redis.url", error.message)
+        }
+    }
+}
+
+/// `host:port`.
+public struct HostPort: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import CIBridgeConfiguration
+import Foundation
+
+/// The configuration flags shared by the commands that run the bridge.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: "YAML configuration file.") var config: String?
+    @Option(help: "HTTP listen address, host:port (http.listen).") var listen: String?
+    @Option(help: "Outbox directory (outbox.dir).") var outbox: String?
+    @Option(name: .customLong("kafka-brokers"), help: "Kafka bootstrap servers, or 'embedded' (kafka.brokers).") var kafkaBrokers: String?
+    @Option(name: .customLong("redis-url"), help: "redis:// or unix:// URL (redis.url).") var redisURL: String?
+    @Option(help: "Shared secret callers must present (http.token); prefer CIBRIDGE_HTTP_TOKEN.") var token: String?
+    @Option(name: .customLong("log-format"), help: "text or json (log.format).") var logFormat: String?
+
+    /// Loads the file, applies `CIBRIDGE_*` variables, then these flags.
+    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> BridgeConfiguration {
+        var yaml: String?
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else {
+                throw ConfigurationError(key: "--config", "cannot read \(config)")
+            }
+            yaml = String(decoding: data, as: UTF8.self)
+        }
+        var overrides: [(key: String, value: String)] = []
+        if let listen { overrides.append(("http.listen", listen)) }
+        if let outbox { overrides.append(("outbox.dir", outbox)) }
+        if let kafkaBrokers { overrides.append(("kafka.brokers", kafkaBrokers)) }
+        if let redisURL { overrides.append(("redis.url", redisURL)) }
+        if let token { overrides.append(("http.token", token)) }
+        if let logFormat { overrides.append(("log.format", logFormat)) }
+        return try ConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
+    }
+}

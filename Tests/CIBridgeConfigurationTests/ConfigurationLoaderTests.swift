@@ -1,0 +1,138 @@
+import CIBridgeConfiguration
+import CIBridgeOutbox
+import Testing
+
+@Suite("Configuration loading")
+struct ConfigurationLoaderTests {
+    let yaml = """
+        http:
+          listen: 127.0.0.1:9000
+          token: from-file
+          allow: [10.0.0.0/8, 192.168.1.7]
+          body_limit: 512KiB
+          read_timeout: 2s
+        outbox:
+          dir: /data/outbox
+          fsync: interval:20ms
+          max_size: 2GiB
+          retention: 6h
+        kafka:
+          brokers: k1:9092,k2:9092
+          content_mode: binary
+          topic_default: ci.other
+          properties:
+            sasl.mechanism: SCRAM-SHA-512
+            sasl.password: hunter2
+        redis:
+          url: redis://:pw@cache:6380/3
+          max_length: 5000
+          dedupe_window: 1h
+        log:
+          format: json
+        """
+
+    @Test("A file sets every section; derived settings follow")
+    func file() throws {
+        let c = try ConfigurationLoader.load(yaml: yaml)
+        #expect(c.http.listen == HostPort(host: "127.0.0.1", port: 9000))
+        #expect(c.http.token == "from-file")
+        #expect(c.http.bodyLimit == 512 * 1024)
+        #expect(c.http.readTimeoutMilliseconds == 2000)
+        #expect(c.outbox.fsyncIntervalMilliseconds == 20)
+        #expect(c.outbox.maxSize == 2 << 30)
+        #expect(c.outbox.retentionSeconds == 6 * 3600)
+        #expect(c.kafka?.brokers == "k1:9092,k2:9092")
+        #expect(c.kafka?.contentMode == .binary)
+        #expect(c.redis?.dedupeSeconds == 3600)
+        #expect(c.log.format == .json)
+        #expect(c.sinkNames == ["kafka", "redis"])
+        #expect(c.outboxConfiguration.fsync == .interval(milliseconds: 20))
+        #expect(c.kafkaSinkConfiguration()?.topics.fallback == "ci.other")
+        #expect(c.kafkaSinkConfiguration()?.effectiveProperties["sasl.mechanism"] == "SCRAM-SHA-512")
+        #expect(try c.redisSinkConfiguration()?.maxLength == 5000)
+    }
+
+    @Test("Environment beats the file, flags beat the environment")
+    func precedence() throws {
+        let environment = [
+            "CIBRIDGE_HTTP_LISTEN": "0.0.0.0:7000", "CIBRIDGE_HTTP_TOKEN": "from-env",
+            "CIBRIDGE_KAFKA_PROPERTY_SASL_USERNAME": "bridge", "PATH": "/usr/bin",
+        ]
+        let c = try ConfigurationLoader.load(yaml: yaml, environment: environment, overrides: [("http.listen", "[::1]:6000")])
+        #expect(c.http.listen == HostPort(host: "::1", port: 6000))
+        #expect(c.http.token == "from-env")
+        #expect(c.kafka?.properties["sasl.username"] == "bridge")
+        #expect(c.kafka?.properties["sasl.password"] == "hunter2")
+    }
+
+    @Test("Defaults need only one sink")
+    func defaults() throws {
+        let c = try ConfigurationLoader.load(yaml: nil, overrides: [("redis.url", "redis://127.0.0.1")])
+        #expect(c.http.listen.description == "0.0.0.0:8080")
+        #expect(c.http.bodyLimit == 1 << 20)
+        #expect(c.outboxConfiguration.fsync == .always)
+        #expect(c.kafka == nil)
+        #expect(c.sinkNames == ["redis"])
+    }
+
+    @Test("Every mistake is one error naming the key", arguments: [
+        ("http:\n  lisen: 1\nredis:\n  url: redis://h\n", "http.lisen"),
+        ("htp:\n  listen: 1\n", "htp"),
+        ("http:\n  listen: nowhere\nredis:\n  url: redis://h\n", "http.listen"),
+        ("http:\n  body_limit: lots\nredis:\n  url: redis://h\n", "http.body_limit"),
+        ("http:\n  allow: [10.0.0.0/33]\nredis:\n  url: redis://h\n", "http.allow"),
+        ("outbox:\n  fsync: sometimes\nredis:\n  url: redis://h\n", "outbox.fsync"),
+        ("outbox:\n  retention: forever\nredis:\n  url: redis://h\n", "outbox.retention"),
+        ("kafka:\n  content_mode: xml\n", "kafka.content_mode"),
+        ("kafka:\n  flush_timeout: 3s\n", "kafka.brokers"),
+        ("kafka:\n  brokers: k:9092\n  topic_default: 'bad topic'\n", "kafka.topic_*"),
+        ("redis:\n  url: rediss://h\n", "redis.url"),
+        ("redis:\n  url: redis://h\n  connections: 0\n", "redis.connections"),
+        ("log:\n  level: loud\nredis:\n  url: redis://h\n", "log.level"),
+        ("", "kafka.brokers"),
+        ("http: [\n", "(file)"),
+    ])
+    func mistakes(yaml: String, key: String) {
+        let error = #expect(throws: ConfigurationError.self) { _ = try ConfigurationLoader.load(yaml: yaml) }
+        #expect(error?.key == key)
+        #expect(error?.message.contains("\n") == false)
+    }
+
+    @Test("An unknown CIBRIDGE_ variable is an error; other variables are ignored")
+    func variables() {
+        let error = #expect(throws: ConfigurationError.self) {
+            _ = try ConfigurationLoader.load(yaml: nil, environment: ["CIBRIDGE_REDIS_URI": "redis://h", "HOME": "/root"])
+        }
+        #expect(error?.key == "CIBRIDGE_REDIS_URI")
+    }
+
+    @Test("The effective configuration never shows secrets")
+    func masking() throws {
+        let c = try ConfigurationLoader.load(yaml: yaml)
+        let text = c.maskedYAML
+        #expect(!text.contains("from-file"))
+        #expect(!text.contains("hunter2"))
+        #expect(!text.contains(":pw@"))
+        #expect(text.contains("token: \"***\""))
+        #expect(text.contains("sasl.password: \"***\""))
+        #expect(text.contains("redis://:***@cache:6380/3"))
+        #expect(text.contains("enable.idempotence: \"true\""))
+    }
+
+    @Test("CIDR networks, IPv4 and IPv6")
+    func cidr() throws {
+        let v4 = try #require(CIDR("10.1.0.0/16"))
+        #expect(v4.contains("10.1.200.3"))
+        #expect(!v4.contains("10.2.0.1"))
+        #expect(!v4.contains("not an address"))
+        let host = try #require(CIDR("192.168.1.7"))
+        #expect(host.contains("192.168.1.7"))
+        #expect(!host.contains("192.168.1.8"))
+        let v6 = try #require(CIDR("2001:db8::/32"))
+        #expect(v6.contains("2001:db8:1::5"))
+        #expect(!v6.contains("2001:db9::1"))
+        #expect(CIDR("::ffff:0:0/96")?.contains("1.2.3.4") == true)
+        #expect(CIDR("300.1.1.1") == nil)
+        #expect(CIDR("10.0.0.0/40") == nil)
+    }
+}
