@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // C libraries from the system (Debian: librdkafka-dev, libhiredis-dev).
@@ -63,6 +65,16 @@ let package = Package(
             ]
         ),
 
+        // The HTTP edge: routes, token, allowlist, limits, quarantine; HTTP statuses live only here.
+        .target(
+            name: "CIBridgeHTTP",
+            dependencies: [
+                "CIBridgeCore", "CIBridgeOutbox", "CIBridgeConfiguration",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         .executableTarget(
             name: "cibridge",
             dependencies: [
@@ -71,8 +83,11 @@ let package = Package(
                 "CIBridgeKafka",
                 "CIBridgeRedis",
                 "CIBridgeConfiguration",
+                "CIBridgeHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(

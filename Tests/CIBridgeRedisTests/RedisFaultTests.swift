@@ -203,9 +203,9 @@ struct LogCapture: LogHandler {
         set { metadata[key] = newValue }
     }
     var lines: [String] { store.lines }
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        let extra = (metadata ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
-        store.append("\(level) \(message) \(extra)")
+    func log(event: LogEvent) {
+        let extra = (event.metadata ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
+        store.append("\(event.level) \(event.message) \(extra)")
     }
 }
 

@@ -1,0 +1,119 @@
+import CIBridgeConfiguration
+import CIBridgeOutbox
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Builds the HTTP application: the routes tests and `cibridge serve` share.
+///
+/// - `POST /callbacks`, `POST /callbacks/{token}`: a Cloud Infinite callback.
+///   The token may also come as `?token=`, `X-CIBridge-Token` or `Authorization: Bearer`.
+/// - `GET /healthz`: the process answers.
+/// - `GET /readyz`: the outbox accepts appends; each sink's backlog.
+public func buildApplication(
+    configuration: BridgeConfiguration, outbox: Outbox, quarantine: Quarantine, logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let intake = CallbackIntake(http: configuration.http, outbox: outbox, quarantine: quarantine, logger: logger)
+    let router = Router(context: BridgeRequestContext.self)
+    let handler: @Sendable (Request, BridgeRequestContext) async throws -> Response = { request, context in
+        try await handleCallback(request, context: context, intake: intake, http: configuration.http)
+    }
+    router.post("callbacks", use: handler)
+    router.post("callbacks/:token", use: handler)
+    router.get("healthz") { _, _ in jsonResponse(200, ["status": "ok"]) }
+    router.get("readyz") { _, _ in readiness(outbox: outbox, configuration: configuration) }
+    return Application(
+        router: router,
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.http.listen.host, port: configuration.http.listen.port),
+            serverName: "cibridge"),
+        onServerRunning: onServerRunning,
+        logger: logger)
+}
+
+private func handleCallback(
+    _ request: Request, context: BridgeRequestContext, intake: CallbackIntake, http: BridgeConfiguration.HTTP
+) async throws -> Response {
+    let peer = context.remoteAddress?.ipAddress
+    let client = intake.clientAddress(peer: peer, forwardedFor: request.headers[.init("X-Forwarded-For")!])
+    guard intake.isAllowed(client: client) else {
+        return jsonResponse(403, ["error": "forbidden", "message": "source address \(client ?? "unknown") is not allowed"])
+    }
+    let presented = context.parameters.get("token") ?? request.uri.queryParameters.get("token")
+        ?? request.headers[.init("X-CIBridge-Token")!] ?? bearer(request.headers[.authorization])
+    guard intake.isAuthorized(presented) else {
+        return jsonResponse(401, ["error": "unauthorized", "message": "missing or wrong token"])
+    }
+    let contentType = request.headers[.contentType]
+    if let contentType, !isReadable(contentType) {
+        return jsonResponse(415, ["error": "unsupported_media_type", "message": "content type \(contentType) is neither XML nor JSON"])
+    }
+    let body: ByteBuffer
+    do {
+        body = try await withDeadline(milliseconds: http.readTimeoutMilliseconds) {
+            try await request.body.collect(upTo: http.bodyLimit)
+        }
+    } catch is DeadlineExceeded {
+        return jsonResponse(408, ["error": "request_timeout", "message": "body not received within \(http.readTimeoutMilliseconds) ms"])
+    } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+        return jsonResponse(413, ["error": "body_too_large", "message": "body is larger than \(http.bodyLimit) bytes"])
+    }
+    let headers = request.headers.map { ($0.name.rawName, $0.name.rawName.lowercased().contains("token") || $0.name == .authorization ? "***" : $0.value) }
+    let outcome = await intake.accept(body: Array(buffer: body), contentType: contentType, headers: headers, client: client)
+    var fields: [String: Any] = ["status": outcome.code, "message": outcome.message]
+    if !outcome.ids.isEmpty { fields["ids"] = outcome.ids }
+    var response = jsonResponse(outcome.status, fields)
+    if let retryAfter = outcome.retryAfterSeconds { response.headers[.retryAfter] = String(retryAfter) }
+    return response
+}
+
+private func readiness(outbox: Outbox, configuration: BridgeConfiguration) -> Response {
+    let status = outbox.status()
+    let ready = status.bytes < configuration.outbox.maxSize
+    let sinks = status.sinks.map { sink -> [String: Any] in
+        ["name": sink.name, "pending": sink.pending, "deliveredThrough": sink.watermark,
+         "oldestPendingAgeMs": sink.oldestPendingAgeMilliseconds ?? 0, "deadLetters": sink.deadLetters]
+    }
+    return jsonResponse(ready ? 200 : 503, [
+        "status": ready ? "ready" : "outbox_full", "outboxBytes": status.bytes, "outboxRecords": status.records, "sinks": sinks,
+    ])
+}
+
+private func bearer(_ header: String?) -> String? {
+    guard let header, header.lowercased().hasPrefix("bearer ") else { return nil }
+    return String(header.dropFirst(7))
+}
+
+/// XML, JSON, or generic text/binary (sniffed): what Tencent and proxies send.
+private func isReadable(_ contentType: String) -> Bool {
+    let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    return media.hasSuffix("/xml") || media.hasSuffix("+xml") || media.hasSuffix("/json") || media.hasSuffix("+json")
+        || media == "text/plain" || media == "application/octet-stream" || media.isEmpty
+}
+
+func jsonResponse(_ status: Int, _ fields: [String: Any]) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    return Response(
+        status: HTTPResponse.Status(code: status), headers: headers,
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data + Data("\n".utf8))))
+}
+
+struct DeadlineExceeded: Error {}
+
+/// Runs `body`, failing with ``DeadlineExceeded`` after `milliseconds`.
+func withDeadline<T: Sendable>(milliseconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            throw DeadlineExceeded()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
