@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "cibridgeTests",
             dependencies: [
-                "cibridge", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeRedis", "CIBridgeTestSupport",
+                "cibridge", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeRedis", "CIBridgeKafka", "CIBridgeTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -77,7 +77,7 @@ public final class RedisServer {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

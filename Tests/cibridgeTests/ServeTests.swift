@@ -1,0 +1,170 @@
+import CIBridgeCore
+import CIBridgeKafka
+import CIBridgeRedis
+import CIBridgeTestSupport
+import Foundation
+import Testing
+
+/// `cibridge serve` end to end: a real process, a real redis-server and
+/// librdkafka's mock cluster; callbacks over HTTP; what arrives checked by
+/// independent consumers.
+@Suite("cibridge serve end to end", .serialized)
+struct ServeTests {
+    static let token = "t0ken-\(UUID().uuidString.prefix(8))"
+
+    /// Every fixture that is a callback (seed and shapes), with its content type.
+    static var callbacks: [(name: String, body: Data, contentType: String)] {
+        var all: [(String, Data, String)] = []
+        for folder in ["seed", "shapes"] {
+            let directory = CLIRunner.fixtures.appendingPathComponent(folder)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.sorted() ?? [] {
+                let body = (try? Data(contentsOf: directory.appendingPathComponent(name))) ?? Data()
+                all.append((folder + "/" + name, body, name.hasSuffix(".xml") ? "application/xml" : "application/json"))
+            }
+        }
+        return all
+    }
+
+    @Test("Every fixture POSTed arrives in Kafka and in Redis, byte-identical; bad requests get their status; SIGTERM stops cleanly")
+    func endToEnd() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let kafka = try KafkaMockCluster(brokers: 1)
+        let serve = try ServeProcess(
+            arguments: ["--kafka-brokers", kafka.bootstrapServers, "--redis-url", redis.url],
+            environment: ["CIBRIDGE_HTTP_TOKEN": Self.token])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady(), "serve did not start: \(serve.errors.text)")
+
+        var expected: [String: [UInt8]] = [:]  // id → envelope
+        for callback in Self.callbacks {
+            let (status, body) = try await serve.request(
+                "POST", "/callbacks/\(Self.token)", body: callback.body, headers: ["Content-Type": callback.contentType])
+            #expect(status == 200, "\(callback.name): \(String(decoding: body, as: UTF8.self))")
+            for envelope in EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode([UInt8](callback.body))) {
+                expected[envelope.id] = envelope.jsonBytes()
+            }
+        }
+        #expect(try await serve.waitUntilDrained(), "\(serve.errors.text)")
+
+        // Kafka: each envelope on its topic, keyed by its partition key.
+        var fromKafka: [String: [UInt8]] = [:]
+        let consumer = try KafkaConsumer(
+            brokers: kafka.bootstrapServers, topics: ["ci.task-finish", "ci.workflow-finish", "ci.events"], fromBeginning: true)
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline && fromKafka.count < expected.count {
+            guard let record = try consumer.poll(timeoutMilliseconds: 200) else { continue }
+            let fields = try #require(EnvelopeFields(json: record.value))
+            #expect(String(decoding: record.key, as: UTF8.self) == fields["partitionkey"])
+            #expect(record.topic == (fields["type"] == "com.tencentcloud.ci.task.finish" ? "ci.task-finish"
+                : fields["type"] == "com.tencentcloud.ci.workflow.finish" ? "ci.workflow-finish" : "ci.events"))
+            fromKafka[fields["id"]!] = record.value
+        }
+        #expect(fromKafka == expected)
+
+        // Redis: the same bytes in the workflow/queue streams (one entry per id: duplicates deduplicated).
+        #expect(try envelopesInRedis(redis) == expected)
+
+        // Refusals: nothing of these is stored or forwarded.
+        let case1 = try Data(contentsOf: CLIRunner.fixtures.appendingPathComponent("seed/case1-task-api.xml"))
+        let xml = ["Content-Type": "application/xml"]
+        #expect(try await serve.request("POST", "/callbacks", body: case1, headers: xml).0 == 401)
+        #expect(try await serve.request("POST", "/callbacks/wrong", body: case1, headers: xml).0 == 401)
+        #expect(try await serve.request("POST", "/callbacks?token=\(Self.token)", body: case1, headers: ["Content-Type": "image/png"]).0 == 415)
+        let xxe = try Data(contentsOf: CLIRunner.fixtures.appendingPathComponent("bad/xxe.xml"))
+        let (xxeStatus, xxeBody) = try await serve.request("POST", "/callbacks", body: xxe, headers: xml.merging(["X-CIBridge-Token": Self.token]) { $1 })
+        #expect(xxeStatus == 400)
+        #expect(String(decoding: xxeBody, as: UTF8.self).contains("forbidden_dtd"))
+        let big = Data(repeating: UInt8(ascii: " "), count: 2 << 20)
+        #expect(try await serve.request("POST", "/callbacks", body: big, headers: xml.merging(["Authorization": "Bearer \(Self.token)"]) { $1 }).0 == 413)
+        let rejected = try FileManager.default.contentsOfDirectory(atPath: serve.outbox + "/rejected").filter { $0.hasSuffix(".body") }
+        #expect(rejected.count == 1)
+        let listed = try CLIRunner.run(["outbox", "quarantine", "--dir", serve.outbox])
+        #expect(listed.stdout.contains("refused body"))
+        #expect(listed.stdout.contains("DOCTYPE and entity declarations are not allowed"))
+        #expect(try await serve.request("GET", "/healthz").0 == 200)
+
+        #expect(serve.terminate() == 0, "\(serve.errors.text)")
+        #expect(serve.errors.text.contains("stopped"))
+    }
+}
+
+extension ServeTests {
+    @Test("kill -9 under load, then restart: every callback answered 200 is delivered, duplicates only with the same id")
+    func killUnderLoad() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let kafka = try KafkaMockCluster(brokers: 1)
+        let outbox = NSTemporaryDirectory() + "cibridge-serve-kill-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: outbox) }
+        let arguments = ["--kafka-brokers", kafka.bootstrapServers, "--redis-url", redis.url, "--token", Self.token]
+        let template = try String(contentsOf: CLIRunner.fixtures.appendingPathComponent("seed/case2-workflow.xml"), encoding: .utf8)
+        func body(_ n: Int) -> Data {
+            Data(template.replacingOccurrences(of: "web6ac56c1ef54dbfa44d7f4103203be9", with: "wf-\(n % 17)")
+                .replacingOccurrences(of: "j6842765cf84611ecb8546d80f2baf56f", with: "job-\(n)").utf8)
+        }
+        var acknowledged = Set<String>()
+        var next = 0
+        for round in 0..<2 {
+            let serve = try ServeProcess(arguments: arguments, outbox: outbox)
+            #expect(try await serve.waitUntilReady(), "\(serve.errors.text)")
+            let stopAt = next + 150
+            while next < stopAt {
+                let (status, response) = try await serve.request("POST", "/callbacks/\(Self.token)", body: body(next), headers: ["Content-Type": "application/xml"])
+                if status == 200, let ids = (try? JSONSerialization.jsonObject(with: response) as? [String: Any])?["ids"] as? [String] {
+                    acknowledged.formUnion(ids)
+                }
+                next += 1
+                if round == 0 && next == stopAt - 50 {
+                    serve.kill()  // in the middle of the load, no warning
+                    break
+                }
+            }
+            if round == 1 {
+                #expect(try await serve.waitUntilDrained(), "\(serve.errors.text)")
+                #expect(serve.terminate() == 0)
+            }
+            serve.kill()
+        }
+        #expect(acknowledged.count >= 200)
+        // Redis: every acknowledged id exactly once (the dedupe window covers retries).
+        let inRedis = try envelopesInRedis(redis)
+        #expect(acknowledged.isSubset(of: Set(inRedis.keys)), "missing in Redis: \(acknowledged.subtracting(inRedis.keys).count)")
+        // Kafka: every acknowledged id at least once; copies share the id.
+        let consumer = try KafkaConsumer(brokers: kafka.bootstrapServers, topics: ["ci.task-finish"], fromBeginning: true)
+        var inKafka = Set<String>()
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline && !acknowledged.isSubset(of: inKafka) {
+            if let record = try consumer.poll(timeoutMilliseconds: 200), let id = EnvelopeFields(json: record.value)?["id"] {
+                inKafka.insert(id)
+            }
+        }
+        #expect(acknowledged.isSubset(of: inKafka), "missing in Kafka: \(acknowledged.subtracting(inKafka).count)")
+    }
+}
+
+/// Every `envelope` field in the `ci:*` streams, by envelope id; a second entry for an id is an error.
+func envelopesInRedis(_ server: RedisServer) throws -> [String: [UInt8]] {
+    let connection = try RedisConnection(url: RedisURL(server.url))
+    guard case .array(let keys) = try connection.command([Array("KEYS".utf8), Array("ci:*".utf8)]) else { return [:] }
+    var result: [String: [UInt8]] = [:]
+    for key in keys {
+        guard case .bulk(let name) = key,
+            case .array(let entries) = try connection.command([Array("XRANGE".utf8), name, Array("-".utf8), Array("+".utf8)])
+        else { continue }
+        for entry in entries {
+            guard case .array(let parts) = entry, parts.count == 2, case .array(let fields) = parts[1] else { continue }
+            var index = 0
+            while index + 1 < fields.count {
+                if fields[index].text == "envelope", case .bulk(let envelope) = fields[index + 1],
+                    let id = EnvelopeFields(json: envelope)?["id"]
+                {
+                    #expect(result[id] == nil, "\(id) twice in Redis")
+                    result[id] = envelope
+                }
+                index += 2
+            }
+        }
+    }
+    return result
+}
