@@ -37,6 +37,16 @@ public func buildApplication(
 private func handleCallback(
     _ request: Request, context: BridgeRequestContext, intake: CallbackIntake, http: BridgeConfiguration.HTTP
 ) async throws -> Response {
+    // One id per callback, in every log line about it and in the response.
+    let requestID = request.headers[.init("X-Request-Id")!].map { String($0.prefix(64)) } ?? UUID().uuidString
+    var response = try await answerCallback(request, context: context, intake: intake.with(requestID: requestID), http: http)
+    response.headers[.init("X-Request-Id")!] = requestID
+    return response
+}
+
+private func answerCallback(
+    _ request: Request, context: BridgeRequestContext, intake: CallbackIntake, http: BridgeConfiguration.HTTP
+) async throws -> Response {
     let peer = context.remoteAddress?.ipAddress
     let client = intake.clientAddress(peer: peer, forwardedFor: request.headers[.init("X-Forwarded-For")!])
     guard intake.isAllowed(client: client) else {
@@ -72,13 +82,16 @@ private func handleCallback(
 
 private func readiness(outbox: Outbox, configuration: BridgeConfiguration) -> Response {
     let status = outbox.status()
-    let ready = status.bytes < configuration.outbox.maxSize
+    // Ready when a typical callback (16 KiB of envelopes) would be accepted now.
+    let refusal = outbox.refusal(forAppendOf: 16 << 10)
+    let ready = refusal == nil
     let sinks = status.sinks.map { sink -> [String: Any] in
         ["name": sink.name, "pending": sink.pending, "deliveredThrough": sink.watermark,
          "oldestPendingAgeMs": sink.oldestPendingAgeMilliseconds ?? 0, "deadLetters": sink.deadLetters]
     }
     return jsonResponse(ready ? 200 : 503, [
-        "status": ready ? "ready" : "outbox_full", "outboxBytes": status.bytes, "outboxRecords": status.records, "sinks": sinks,
+        "status": refusal.map { $0.code.rawValue } ?? "ready", "outboxBytes": status.bytes, "outboxRecords": status.records,
+        "sinks": sinks,
     ])
 }
 

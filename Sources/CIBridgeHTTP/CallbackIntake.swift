@@ -22,7 +22,7 @@ public struct CallbackIntake: Sendable {
     let outbox: Outbox
     let quarantine: Quarantine
     let decoder: CallbackDecoder
-    let logger: Logger
+    var logger: Logger
 
     public init(http: BridgeConfiguration.HTTP, outbox: Outbox, quarantine: Quarantine, logger: Logger) {
         self.http = http
@@ -32,6 +32,13 @@ public struct CallbackIntake: Sendable {
         limits.maxBodyBytes = http.bodyLimit
         self.decoder = CallbackDecoder(limits: limits)
         self.logger = logger
+    }
+
+    /// This intake, logging with `requestID` in every line.
+    public func with(requestID: String) -> CallbackIntake {
+        var copy = self
+        copy.logger[metadataKey: "request_id"] = .string(requestID)
+        return copy
     }
 
     /// The client address to check: the peer, or the first untrusted address in
@@ -90,6 +97,7 @@ public struct CallbackIntake: Sendable {
             logger.error("outbox failed; answering 503", metadata: ["error": "\(error)"])
             return Outcome(status: 503, code: "outbox_error", message: "\(error)", retryAfterSeconds: 60)
         }
+        logger.debug("callback stored", metadata: ["events": "\(envelopes.count)", "ids": "\(envelopes.map(\.id).joined(separator: ","))"])
         return Outcome(status: 200, code: "accepted", message: "\(envelopes.count) event(s) stored", ids: envelopes.map(\.id))
     }
 }

@@ -5,6 +5,10 @@ import CIBridgeTestSupport
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// `cibridge serve` end to end: a real process, a real redis-server and
 /// librdkafka's mock cluster; callbacks over HTTP; what arrives checked by
 /// independent consumers.
@@ -140,6 +144,83 @@ extension ServeTests {
             }
         }
         #expect(acknowledged.isSubset(of: inKafka), "missing in Kafka: \(acknowledged.subtracting(inKafka).count)")
+    }
+}
+
+extension ServeTests {
+    static func callbackBody(_ n: Int) throws -> Data {
+        let template = try String(contentsOf: CLIRunner.fixtures.appendingPathComponent("seed/case2-workflow.xml"), encoding: .utf8)
+        return Data(template.replacingOccurrences(of: "web6ac56c1ef54dbfa44d7f4103203be9", with: "wf-\(n % 5)")
+            .replacingOccurrences(of: "j6842765cf84611ecb8546d80f2baf56f", with: "job-\(n)").utf8)
+    }
+
+    @Test("Redis down for a while: callbacks are still answered 200, and all arrive once it is back")
+    func redisOutage() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let serve = try ServeProcess(arguments: ["--redis-url", redis.url, "--token", Self.token])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady())
+        redis.kill()
+        var ids = Set<String>()
+        for n in 0..<60 {
+            let (status, body) = try await serve.request("POST", "/callbacks/\(Self.token)", body: try Self.callbackBody(n), headers: ["Content-Type": "application/xml"])
+            #expect(status == 200)
+            ids.formUnion(((try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["ids"] as? [String]) ?? [])
+        }
+        try redis.start()
+        #expect(try await serve.waitUntilDrained(), "\(serve.errors.text)")
+        #expect(Set(try envelopesInRedis(redis).keys) == ids)
+        #expect(serve.errors.text.contains("redis unavailable"))
+        #expect(serve.terminate() == 0)
+    }
+
+    @Test("Outbox full: 503 with Retry-After, nothing lost; accepted again once the sink drains")
+    func outboxFull() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let port = redis.port
+        redis.kill()
+        let serve = try ServeProcess(
+            arguments: ["--redis-url", "redis://127.0.0.1:\(port)", "--token", Self.token],
+            environment: [
+                "CIBRIDGE_OUTBOX_SEGMENT_SIZE": "64KiB", "CIBRIDGE_OUTBOX_MAX_SIZE": "160KiB", "CIBRIDGE_OUTBOX_RETENTION": "0s",
+                "CIBRIDGE_OUTBOX_MIN_FREE": "0",
+            ])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady())
+        var accepted = Set<String>()
+        var refused: (Int, String?)?
+        for n in 0..<200 {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(serve.port)/callbacks/\(Self.token)")!)
+            request.httpMethod = "POST"
+            request.httpBody = try Self.callbackBody(n)
+            request.setValue("application/xml", forHTTPHeaderField: "Content-Type")
+            let (body, response) = try await URLSession.shared.data(for: request)
+            let http = response as! HTTPURLResponse
+            if http.statusCode == 503 {
+                refused = (503, http.value(forHTTPHeaderField: "Retry-After"))
+                break
+            }
+            #expect(http.statusCode == 200)
+            accepted.formUnion(((try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["ids"] as? [String]) ?? [])
+        }
+        #expect(refused?.0 == 503)
+        #expect(refused?.1 == "30")
+        #expect(accepted.count > 10)
+        #expect(try await serve.request("GET", "/readyz").0 == 503)
+        try redis.start()
+        #expect(try await serve.waitUntilDrained(), "\(serve.errors.text)")
+        #expect(Set(try envelopesInRedis(redis).keys) == accepted)
+        // Delivered segments are released (retention 0): callbacks are accepted again.
+        var again = 0
+        let deadline = Date().addingTimeInterval(10)
+        while again != 200 && Date() < deadline {
+            again = try await serve.request("POST", "/callbacks/\(Self.token)", body: try Self.callbackBody(999), headers: ["Content-Type": "application/xml"]).0
+            if again != 200 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(again == 200)
+        #expect(serve.terminate() == 0)
     }
 }
 
