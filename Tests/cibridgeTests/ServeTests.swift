@@ -175,6 +175,34 @@ extension ServeTests {
         #expect(serve.terminate() == 0)
     }
 
+    @Test("Kafka brokers down for a while: callbacks are still answered 200, and all arrive once they are back")
+    func kafkaOutage() async throws {
+        let kafka = try KafkaMockCluster(brokers: 1)
+        let serve = try ServeProcess(
+            arguments: ["--kafka-brokers", kafka.bootstrapServers, "--token", Self.token],
+            environment: ["CIBRIDGE_KAFKA_PROPERTY_MESSAGE_TIMEOUT_MS": "2000"])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady())
+        try kafka.setAllBrokers(up: false)
+        var ids = Set<String>()
+        for n in 0..<40 {
+            let (status, body) = try await serve.request("POST", "/callbacks/\(Self.token)", body: try Self.callbackBody(n), headers: ["Content-Type": "application/xml"])
+            #expect(status == 200)
+            ids.formUnion(((try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["ids"] as? [String]) ?? [])
+        }
+        try await Task.sleep(for: .seconds(3))
+        try kafka.setAllBrokers(up: true)
+        #expect(try await serve.waitUntilDrained(seconds: 60), "\(serve.errors.text)")
+        let consumer = try KafkaConsumer(brokers: kafka.bootstrapServers, topics: ["ci.task-finish"], fromBeginning: true)
+        var seen = Set<String>()
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline && !ids.isSubset(of: seen) {
+            if let record = try consumer.poll(timeoutMilliseconds: 200), let id = EnvelopeFields(json: record.value)?["id"] { seen.insert(id) }
+        }
+        #expect(ids.isSubset(of: seen))
+        #expect(serve.terminate() == 0)
+    }
+
     @Test("Outbox full: 503 with Retry-After, nothing lost; accepted again once the sink drains")
     func outboxFull() async throws {
         let redis = try RedisServer()
