@@ -14,12 +14,27 @@ import NIOCore
 /// - `GET /readyz`: the outbox accepts appends; each sink's backlog.
 public func buildApplication(
     configuration: BridgeConfiguration, outbox: Outbox, quarantine: Quarantine, logger: Logger,
-    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    metrics: BridgeMetrics? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let intake = CallbackIntake(http: configuration.http, outbox: outbox, quarantine: quarantine, logger: logger)
     let router = Router(context: BridgeRequestContext.self)
     let handler: @Sendable (Request, BridgeRequestContext) async throws -> Response = { request, context in
-        try await handleCallback(request, context: context, intake: intake, http: configuration.http)
+        let started = ContinuousClock.now
+        let response = try await handleCallback(request, context: context, intake: intake, http: configuration.http)
+        let elapsed = ContinuousClock.now - started
+        metrics?.callback(
+            result: response.headers[.init("X-CIBridge-Result")!] ?? "unknown", status: response.status.code,
+            bytes: Int(response.headers[.init("X-CIBridge-Bytes")!] ?? "0") ?? 0,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            events: Int(response.headers[.init("X-CIBridge-Events")!] ?? "0") ?? 0)
+        return response
+    }
+    if let metrics {
+        router.get("metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape())))
+        }
     }
     router.post("callbacks", use: handler)
     router.post("callbacks/:token", use: handler)
@@ -77,6 +92,8 @@ private func answerCallback(
     if !outcome.ids.isEmpty { fields["ids"] = outcome.ids }
     var response = jsonResponse(outcome.status, fields)
     if let retryAfter = outcome.retryAfterSeconds { response.headers[.retryAfter] = String(retryAfter) }
+    response.headers[.init("X-CIBridge-Bytes")!] = String(body.readableBytes)
+    response.headers[.init("X-CIBridge-Events")!] = String(outcome.ids.count)
     return response
 }
 
@@ -111,6 +128,8 @@ func jsonResponse(_ status: Int, _ fields: [String: Any]) -> Response {
     let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
+    // The outcome code, for metrics and for clients that read headers.
+    headers[.init("X-CIBridge-Result")!] = (fields["status"] ?? fields["error"]).map { "\($0)" } ?? "unknown"
     return Response(
         status: HTTPResponse.Status(code: status), headers: headers,
         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data + Data("\n".utf8))))

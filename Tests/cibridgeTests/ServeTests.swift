@@ -88,6 +88,17 @@ struct ServeTests {
         #expect(listed.stdout.contains("DOCTYPE and entity declarations are not allowed"))
         #expect(try await serve.request("GET", "/healthz").0 == 200)
 
+        let (metricsStatus, metricsBody) = try await serve.request("GET", "/metrics")
+        let metrics = String(decoding: metricsBody, as: UTF8.self)
+        #expect(metricsStatus == 200)
+        #expect(metrics.contains(#"cibridge_callbacks_total{result="accepted",status="200"} \#(Self.callbacks.count - 1)"#), "\(metrics)")
+        #expect(metrics.contains(#"cibridge_callbacks_total{result="test_ping",status="200"} 1"#))
+        #expect(metrics.contains(#"cibridge_callbacks_total{result="unauthorized",status="401"} 2"#))
+        #expect(metrics.contains(#"cibridge_callbacks_total{result="forbidden_dtd",status="400"} 1"#))
+        #expect(metrics.contains(#"cibridge_sink_pending{sink="kafka"} 0"#))
+        #expect(metrics.contains(#"cibridge_sink_published_total{sink="redis"}"#))
+        #expect(metrics.contains("cibridge_http_request_duration_seconds_bucket"))
+
         #expect(serve.terminate() == 0, "\(serve.errors.text)")
         #expect(serve.errors.text.contains("stopped"))
     }

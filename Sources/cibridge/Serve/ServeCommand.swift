@@ -7,6 +7,8 @@ import CIBridgeRedis
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
@@ -35,6 +37,10 @@ struct ServeCommand: AsyncParsableCommand {
         for note in outbox.recovery.notes { logger.warning("outbox recovery", metadata: ["note": "\(note)"]) }
         let quarantine = try Quarantine(directory: configuration.outbox.directory + "/rejected")
 
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var refreshers: [@Sendable () -> Void] = [{ BridgeMetrics.record(outbox.status()) }]
+
         var services: [any Service] = []
         var embedded: KafkaMockCluster?
         if let kafka = configuration.kafka {
@@ -47,16 +53,30 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let sink = try KafkaSink(outbox: outbox, configuration: configuration.kafkaSinkConfiguration(bootstrapServers: bootstrap)!, logger: logger)
             services.append(SinkService(name: "kafka") { try await sink.run() })
+            let statistics = sink.statistics
+            refreshers.append {
+                BridgeMetrics.recordSink(
+                    "kafka", published: statistics.delivered.load(ordering: .relaxed), duplicates: 0,
+                    retried: statistics.retried.load(ordering: .relaxed), deadLettered: statistics.deadLettered.load(ordering: .relaxed))
+            }
         }
         if let redisConfiguration = try configuration.redisSinkConfiguration() {
             let sink = try RedisSink(outbox: outbox, configuration: redisConfiguration, logger: logger)
             services.append(SinkService(name: "redis") { try await sink.run() })
+            let statistics = sink.statistics
+            refreshers.append {
+                BridgeMetrics.recordSink(
+                    "redis", published: statistics.added.load(ordering: .relaxed), duplicates: statistics.duplicates.load(ordering: .relaxed),
+                    retried: statistics.retried.load(ordering: .relaxed), deadLettered: statistics.deadLettered.load(ordering: .relaxed))
+            }
         }
         if configuration.http.token == nil {
             logger.warning("no http.token: anyone who can reach the endpoint can post callbacks")
         }
+        let allRefreshers = refreshers
+        let metrics = BridgeMetrics(registry: registry) { for refresh in allRefreshers { refresh() } }
         let app = buildApplication(
-            configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger,
+            configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics,
             onServerRunning: { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
             })
