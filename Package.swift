@@ -73,6 +73,7 @@ let package = Package(
             dependencies: [
                 "CIBridgeCore", "CIBridgeOutbox", "CIBridgeConfiguration",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -3,6 +3,7 @@ import CIBridgeOutbox
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -40,8 +41,15 @@ public func buildApplication(
     router.post("callbacks/:token", use: handler)
     router.get("healthz") { _, _ in jsonResponse(200, ["status": "ok"]) }
     router.get("readyz") { _, _ in readiness(outbox: outbox, configuration: configuration) }
+    // Bound concurrent connections, and close connections idle past the read timeout
+    // (slow or abandoned clients cannot hold sockets forever).
+    let connections = ConnectionLimiter.Counter(limit: configuration.http.maxConnections)
     return Application(
         router: router,
+        server: .http1(
+            configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [ConnectionLimiter(counter: connections)],
+                idleTimeout: .milliseconds(Int64(configuration.http.readTimeoutMilliseconds)))),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.http.listen.host, port: configuration.http.listen.port),
             serverName: "cibridge"),

@@ -214,6 +214,32 @@ extension ServeTests {
         #expect(serve.terminate() == 0)
     }
 
+    @Test("Connections beyond http.max_connections are closed; idle ones are closed after the read timeout")
+    func connectionLimit() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let serve = try ServeProcess(
+            arguments: ["--redis-url", redis.url, "--token", Self.token],
+            environment: ["CIBRIDGE_HTTP_MAX_CONNECTIONS": "3", "CIBRIDGE_HTTP_READ_TIMEOUT": "1s"])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady())
+        try await Task.sleep(for: .milliseconds(1500))  // the readiness probe's kept-alive connection times out
+        let held = (0..<3).map { _ in openSocket(port: serve.port) }
+        try await Task.sleep(for: .milliseconds(200))
+        let extra = openSocket(port: serve.port)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(isClosedByPeer(extra), "the fourth connection was not refused")
+        #expect(!isClosedByPeer(held[0]))
+        close(extra)
+        // Idle past the read timeout: the server closes them, and there is room again.
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(held.allSatisfy(isClosedByPeer))
+        held.forEach { close($0) }
+        let (status, _) = try await serve.request("POST", "/callbacks/\(Self.token)", body: try Self.callbackBody(1), headers: ["Content-Type": "application/xml"])
+        #expect(status == 200)
+        #expect(serve.terminate() == 0)
+    }
+
     @Test("Outbox full: 503 with Retry-After, nothing lost; accepted again once the sink drains")
     func outboxFull() async throws {
         let redis = try RedisServer()
@@ -287,4 +313,24 @@ func envelopesInRedis(_ server: RedisServer) throws -> [String: [UInt8]] {
         }
     }
     return result
+}
+
+/// A TCP connection to 127.0.0.1:`port` that sends nothing.
+func openSocket(port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return fd
+}
+
+/// Whether the other side closed `fd` (a read returns end of file), without blocking.
+func isClosedByPeer(_ fd: Int32) -> Bool {
+    var byte: UInt8 = 0
+    let count = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+    return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 }
