@@ -81,6 +81,13 @@ public struct BridgeConfiguration: Sendable {
             retentionBytes: outbox.retentionSize)
     }
 
+    /// The outbox settings with `sink` among the sinks (tools that act on one sink).
+    public func outboxConfigurationIncluding(_ sink: String) -> OutboxConfiguration {
+        var result = outboxConfiguration
+        if !result.sinks.contains(sink) { result.sinks.append(sink) }
+        return result
+    }
+
     /// The Kafka sink settings (`bootstrapServers` replaced when `embedded` starts a mock cluster).
     public func kafkaSinkConfiguration(bootstrapServers: String? = nil) -> KafkaSinkConfiguration? {
         guard let kafka else { return nil }

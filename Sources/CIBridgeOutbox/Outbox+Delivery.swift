@@ -11,6 +11,8 @@ extension Outbox {
             let now = Self.nowMilliseconds()
             // 1. What the sink's state machine has ready, and what to read next.
             let step = state.withLock { s -> (ready: [OutboxRecord], plan: ReadPlan?, closed: Bool, due: Int64?) in
+                // A sink removed at run time (a finished replay) ends like a closed outbox.
+                guard s.sinks[sink] != nil else { return ([], nil, true, nil) }
                 s.signalled[sink] = false
                 let room = min(limit, max(0, configuration.maxInFlightPerSink - s.sinks[sink]!.outstanding))
                 let ready = s.sinks[sink]!.dispatch(now: now, limit: room)
@@ -25,7 +27,7 @@ extension Outbox {
             if let plan = step.plan {
                 let read: (records: [OutboxRecord], through: UInt64) = (try? readRecords(plan)) ?? ([], plan.firstSequence - 1)
                 let more = state.withLock { s -> [OutboxRecord] in
-                    guard s.sinks[sink]!.generation == plan.generation, s.sinks[sink]!.nextToRead == plan.firstSequence else {
+                    guard let current = s.sinks[sink], current.generation == plan.generation, current.nextToRead == plan.firstSequence else {
                         return []
                     }
                     return s.sinks[sink]!.receive(read.records, through: read.through)

@@ -76,6 +76,50 @@ extension Outbox {
         }
     }
 
+    /// Adds a sink at run time, e.g. a replay: it receives every record from
+    /// `sequence` on that is routed to `routingAs`, with a cursor of its own
+    /// (which also keeps those segments from being deleted until it is removed).
+    /// With `through`, records after that sequence are not for it.
+    public func addSink(_ name: String, routingAs: String, from sequence: UInt64, through last: UInt64? = nil) async throws {
+        guard Self.isValidSinkName(name) else { throw OutboxError(.unknownSink, "invalid sink name '\(name)'") }
+        let watermark = try state.withLock { s throws(OutboxError) -> UInt64 in
+            guard s.sinks[name] == nil else { throw OutboxError(.unknownSink, "sink '\(name)' exists already") }
+            let oldest = s.segments.first?.baseSequence ?? 1
+            let watermark = max(sequence, oldest) - 1
+            s.sinks[name] = SinkState(name: name, watermark: watermark, routingName: routingAs, stopAfter: last)
+            s.signalled[name] = true
+            return watermark
+        }
+        try await onIOQueue { () throws(OutboxError) in
+            let path = self.cursorsDirectory + "/" + name + CursorFile.suffix
+            try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: self.cursorsDirectory)
+            self.state.withLock { $0.persistedWatermarks[name] = watermark }
+        }
+    }
+
+    /// Removes a sink added with ``addSink(_:routingAs:from:)`` and its cursor file.
+    public func removeSink(_ name: String) async throws {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.sinks[name] = nil
+            s.persistedWatermarks[name] = nil
+            s.signalled[name] = nil
+            return s.sinkWaiters.removeValue(forKey: name)
+        }
+        waiter?.resume()
+        try await onIOQueue { () throws(OutboxError) in
+            try SystemFile.remove(self.cursorsDirectory + "/" + name + CursorFile.suffix)
+            try SystemFile.syncDirectory(self.cursorsDirectory)
+        }
+    }
+
+    /// The first sequence appended at or after `time` (ms since the epoch), or the next one when none is.
+    public func sequence(appendedAtOrAfter time: Int64) async throws -> UInt64 {
+        try await onIOQueue { () throws(OutboxError) in try self.firstSequence(appendedAtOrAfter: time) }
+    }
+
+    /// The last sequence written so far (0 when none).
+    public var lastSequence: UInt64 { state.withLock { $0.readableSequence } }
+
     /// Why an append of `bytes` would be refused right now, or `nil` when it
     /// would be accepted (readiness checks).
     public func refusal(forAppendOf bytes: Int) -> OutboxError? {

@@ -289,6 +289,58 @@ extension ServeTests {
     }
 }
 
+extension ServeTests {
+    @Test("cibridge replay while serve runs: the service replays through the outbox; the sink's own cursor is untouched")
+    func replayOnline() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let serve = try ServeProcess(arguments: ["--redis-url", redis.url, "--token", Self.token])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady())
+        for n in 0..<20 {
+            _ = try await serve.request("POST", "/callbacks/\(Self.token)", body: try Self.callbackBody(n), headers: ["Content-Type": "application/xml"])
+        }
+        #expect(try await serve.waitUntilDrained())
+        let before = try envelopesInRedis(redis)
+        #expect(before.count == 20)
+        try redis.cli(["FLUSHALL"])  // the downstream lost everything, dedupe keys included
+        let replay = try CLIRunner.run(["replay", "--outbox", serve.outbox, "--sink", "redis", "--since", "1h"])
+        #expect(replay.status == 0, "\(replay.stderr) \(serve.errors.text)")
+        #expect(replay.stdout.contains("by the running service"))
+        #expect(replay.stdout.contains("done"))
+        #expect(try envelopesInRedis(redis) == before)
+        #expect(serve.errors.text.contains("replay finished"))
+        #expect(serve.terminate() == 0)
+        let cursors = try FileManager.default.contentsOfDirectory(atPath: serve.outbox + "/cursors")
+        #expect(cursors == ["redis.cursor"])
+    }
+
+    @Test("cibridge replay with the service stopped publishes itself, bounded by --until-seq")
+    func replayOffline() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let serve = try ServeProcess(arguments: ["--redis-url", redis.url, "--token", Self.token])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady())
+        for n in 0..<10 {
+            _ = try await serve.request("POST", "/callbacks/\(Self.token)", body: try Self.callbackBody(n), headers: ["Content-Type": "application/xml"])
+        }
+        #expect(try await serve.waitUntilDrained())
+        #expect(serve.terminate() == 0)
+        try redis.cli(["FLUSHALL"])
+        let replay = try CLIRunner.run([
+            "replay", "--outbox", serve.outbox, "--sink", "redis", "--from-seq", "3", "--until-seq", "7", "--redis-url", redis.url,
+        ])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("replay redis 3…7"))
+        let count = try envelopesInRedis(redis).count
+        #expect(count == 5, "\(replay.stdout) \(replay.stderr)")
+        let status = try CLIRunner.run(["outbox", "status", "--dir", serve.outbox])
+        #expect(status.stdout.contains("sink redis: delivered through 10, 0 pending"))
+        #expect(!status.stdout.contains("replay"))
+    }
+}
+
 /// Every `envelope` field in the `ci:*` streams, by envelope id; a second entry for an id is an error.
 func envelopesInRedis(_ server: RedisServer) throws -> [String: [UInt8]] {
     let connection = try RedisConnection(url: RedisURL(server.url))

@@ -9,6 +9,10 @@
 /// that have not been dispatched yet are held back; records of other keys flow on.
 struct SinkState: Sendable {
     let name: String
+    /// Whose routing applies: the sink's own name, or for a replay the sink it replays for.
+    let routingName: String
+    /// For a replay: records after this sequence are not for this sink.
+    let stopAfter: UInt64?
     /// Every sequence ≤ watermark is resolved (acknowledged, dead-lettered or not for this sink).
     private(set) var watermark: UInt64
     /// The next sequence to read from the log.
@@ -40,8 +44,10 @@ struct SinkState: Sendable {
         let dueAt: Int64
     }
 
-    init(name: String, watermark: UInt64) {
+    init(name: String, watermark: UInt64, routingName: String? = nil, stopAfter: UInt64? = nil) {
         self.name = name
+        self.routingName = routingName ?? name
+        self.stopAfter = stopAfter
         self.watermark = watermark
         self.nextToRead = watermark + 1
     }
@@ -61,7 +67,7 @@ struct SinkState: Sendable {
             // Any skipped sequence numbers were quarantined: nothing to deliver.
             for missing in nextToRead..<record.sequence { resolve(missing) }
             nextToRead = record.sequence + 1
-            if !record.isRouted(to: name) {
+            if !record.isRouted(to: routingName) || record.sequence > (stopAfter ?? .max) {
                 resolve(record.sequence)
             } else if blockedKeys[record.key] != nil || heldKeys[record.key] != nil {
                 held.append(record)

@@ -30,4 +30,16 @@ struct ConfigurationOptions: ParsableArguments {
         if let logFormat { overrides.append(("log.format", logFormat)) }
         return try ConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
     }
+
+    /// ``load(environment:)`` for tools that may run without any sink configured
+    /// (the check for at least one sink is left to the tool).
+    func loadForTools(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> BridgeConfiguration {
+        var environment = environment
+        if environment["CIBRIDGE_REDIS_URL"] == nil && environment["CIBRIDGE_KAFKA_BROKERS"] == nil && redisURL == nil
+            && kafkaBrokers == nil && config == nil
+        {
+            environment["CIBRIDGE_REDIS_URL"] = "redis://unused"
+        }
+        return try load(environment: environment)
+    }
 }

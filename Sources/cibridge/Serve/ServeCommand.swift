@@ -80,7 +80,8 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
             })
-        // Shut down in reverse order: HTTP first (no new callbacks), then the sinks.
+        services.append(ReplayCoordinator(outbox: outbox, configuration: configuration, logger: logger))
+        // Shut down in reverse order: HTTP first (no new callbacks), then replays and sinks.
         services.append(app)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
