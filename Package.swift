@@ -117,6 +117,10 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "CIBridgeConfigurationTests", dependencies: ["CIBridgeConfiguration"]),
+        .testTarget(
+            name: "CIBridgeHTTPTests",
+            dependencies: ["CIBridgeHTTP", "CIBridgeConfiguration", "CIBridgeOutbox", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench", "CIBridgeTestSupport"]),
         .testTarget(
             name: "CIBridgeKafkaTests",

@@ -18,6 +18,8 @@ public struct BridgeConfiguration: Sendable {
         public var bodyLimit = 1 << 20
         public var readTimeoutMilliseconds = 10_000
         public var maxConnections = 1024
+
+        public init() {}
     }
 
     public struct Outbox: Sendable, Equatable {

@@ -47,7 +47,10 @@ public struct BridgeMetrics: Sendable {
     }
 
     /// Sets a sink's counters-as-gauges (totals since start, from the sink's own atomics).
-    public static func recordSink(_ name: String, published: Int, duplicates: Int, retried: Int, deadLettered: Int) {
+    public static func recordSink(
+        _ name: String, published: Int, duplicates: Int, retried: Int, deadLettered: Int, connected: Bool
+    ) {
+        Gauge(label: "cibridge_sink_connected", dimensions: [("sink", name)]).record(connected ? 1 : 0)
         Gauge(label: "cibridge_sink_published_total", dimensions: [("sink", name)]).record(published)
         Gauge(label: "cibridge_sink_duplicates_total", dimensions: [("sink", name)]).record(duplicates)
         Gauge(label: "cibridge_sink_retried_total", dimensions: [("sink", name)]).record(retried)

@@ -3,6 +3,7 @@ import CIBridgeCore
 import CIBridgeOutbox
 import Foundation
 import Logging
+import Metrics
 
 /// What happens to one callback request, independent of the HTTP server:
 /// who may send, what is accepted, and what is kept. The HTTP layer only
@@ -88,6 +89,12 @@ public struct CallbackIntake: Sendable {
             return Outcome(status: 200, code: "test_ping", message: "test ping received; nothing to publish")
         }
         let envelopes = EnvelopeBuilder().envelopes(for: decoded)
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            Metrics.Timer(label: "cibridge_outbox_append_duration_seconds", preferredDisplayUnit: .seconds)
+                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        }
         do {
             _ = try await outbox.append(envelopes.map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) })
         } catch let error as OutboxError where error.isBackpressure {

@@ -23,11 +23,13 @@ public final class KafkaProducer: @unchecked Sendable {
     public init(
         properties: [String: String], logger: Logger,
         onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void,
-        onFatal: @escaping @Sendable (KafkaError) -> Void = { _ in }
+        onFatal: @escaping @Sendable (KafkaError) -> Void = { _ in },
+        onConnectivity: @escaping @Sendable (Bool) -> Void = { _ in }
     ) throws(KafkaError) {
         self.logger = logger
         let conf = try KafkaClientConfig.make(properties)
-        let router = Unmanaged.passRetained(DeliveryRouter(onDelivery: onDelivery, onFatal: onFatal, logger: logger))
+        let router = Unmanaged.passRetained(
+            DeliveryRouter(onDelivery: onDelivery, onFatal: onFatal, onConnectivity: onConnectivity, logger: logger))
         rd_kafka_conf_set_opaque(conf, router.toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback)
         rd_kafka_conf_set_error_cb(conf, errorCallback)
@@ -139,11 +141,16 @@ final class PollThreadControl: Sendable {
 final class DeliveryRouter: Sendable {
     let onDelivery: @Sendable (KafkaDeliveryReport) -> Void
     let onFatal: @Sendable (KafkaError) -> Void
+    let onConnectivity: @Sendable (Bool) -> Void
     let logger: Logger
 
-    init(onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void, onFatal: @escaping @Sendable (KafkaError) -> Void, logger: Logger) {
+    init(
+        onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void, onFatal: @escaping @Sendable (KafkaError) -> Void,
+        onConnectivity: @escaping @Sendable (Bool) -> Void, logger: Logger
+    ) {
         self.onDelivery = onDelivery
         self.onFatal = onFatal
+        self.onConnectivity = onConnectivity
         self.logger = logger
     }
 }
@@ -161,6 +168,7 @@ private func deliveryCallback(
         // Acknowledge only what the broker persisted.
         error = KafkaError(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "not persisted")
     }
+    if error == nil { router.onConnectivity(true) }
     router.onDelivery(
         KafkaDeliveryReport(opaque: sequence, error: error, partition: message.pointee.partition, offset: message.pointee.offset))
 }
@@ -177,6 +185,7 @@ private func errorCallback(_ handle: OpaquePointer?, _ code: Int32, _ reason: Un
         router.logger.error("kafka producer fatal error", metadata: ["error": "\(fatal)"])
         router.onFatal(fatal)
     } else {
+        if code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue { router.onConnectivity(false) }
         router.logger.warning("kafka client error", metadata: ["error": "\(error)"])
     }
 }

@@ -17,6 +17,10 @@ public final class KafkaSink: Sendable {
     /// Counters, for metrics and tests.
     public let statistics = KafkaSinkStatistics()
     private let fatal = Atomic<Bool>(false)
+    private let connected = Atomic<Bool>(true)
+
+    /// False after librdkafka reported every broker down, true again after the next delivery.
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
 
     public init(outbox: Outbox, configuration: KafkaSinkConfiguration, logger: Logger) throws(KafkaError) {
         try configuration.topics.validate()
@@ -67,7 +71,8 @@ public final class KafkaSink: Sendable {
         try KafkaProducer(
             properties: configuration.effectiveProperties, logger: logger,
             onDelivery: { [weak self] report in self?.delivered(report) },
-            onFatal: { [weak self] _ in self?.fatal.store(true, ordering: .releasing) })
+            onFatal: { [weak self] _ in self?.fatal.store(true, ordering: .releasing) },
+            onConnectivity: { [weak self] up in self?.connected.store(up, ordering: .relaxed) })
     }
 
     /// A delivery report (on the producer's poll thread).

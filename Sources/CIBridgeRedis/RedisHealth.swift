@@ -11,6 +11,9 @@ final class RedisHealth: Sendable {
         self.logger = logger
     }
 
+    /// Whether the last attempt reached Redis.
+    var isConnected: Bool { lastError.withLock { $0 == nil } }
+
     /// A connection failed with `error`; logged when it differs from the last one.
     func failed(_ error: RedisError) {
         let isNew = lastError.withLock { last -> Bool in

@@ -15,7 +15,11 @@ public final class RedisSink: Sendable {
     let outbox: Outbox
     let logger: Logger
     let publishers: [RedisPublisher]
+    let health: RedisHealth
     public let statistics = RedisSinkStatistics()
+
+    /// Whether the sink's last attempt reached Redis.
+    public var isConnected: Bool { health.isConnected }
 
     public init(outbox: Outbox, configuration: RedisSinkConfiguration, logger: Logger) throws(RedisError) {
         try configuration.validate()
@@ -23,6 +27,7 @@ public final class RedisSink: Sendable {
         self.configuration = configuration
         self.logger = logger
         let health = RedisHealth(logger: logger)
+        self.health = health
         self.publishers = (0..<configuration.connections).map { _ in RedisPublisher(configuration: configuration, health: health) }
     }
 

@@ -98,6 +98,8 @@ struct ServeTests {
         #expect(metrics.contains(#"cibridge_sink_pending{sink="kafka"} 0"#))
         #expect(metrics.contains(#"cibridge_sink_published_total{sink="redis"}"#))
         #expect(metrics.contains("cibridge_http_request_duration_seconds_bucket"))
+        #expect(metrics.contains("cibridge_outbox_append_duration_seconds_bucket"))
+        #expect(metrics.contains(#"cibridge_sink_connected{sink="redis"} 1"#))
 
         #expect(serve.terminate() == 0, "\(serve.errors.text)")
         #expect(serve.errors.text.contains("stopped"))
@@ -179,6 +181,9 @@ extension ServeTests {
             #expect(status == 200)
             ids.formUnion(((try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["ids"] as? [String]) ?? [])
         }
+        try await Task.sleep(for: .milliseconds(500))
+        let during = String(decoding: try await serve.request("GET", "/metrics").1, as: UTF8.self)
+        #expect(during.contains(#"cibridge_sink_connected{sink="redis"} 0"#))
         try redis.start()
         #expect(try await serve.waitUntilDrained(), "\(serve.errors.text)")
         #expect(Set(try envelopesInRedis(redis).keys) == ids)

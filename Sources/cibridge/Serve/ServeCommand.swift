@@ -57,7 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
             refreshers.append {
                 BridgeMetrics.recordSink(
                     "kafka", published: statistics.delivered.load(ordering: .relaxed), duplicates: 0,
-                    retried: statistics.retried.load(ordering: .relaxed), deadLettered: statistics.deadLettered.load(ordering: .relaxed))
+                    retried: statistics.retried.load(ordering: .relaxed), deadLettered: statistics.deadLettered.load(ordering: .relaxed),
+                    connected: sink.isConnected)
             }
         }
         if let redisConfiguration = try configuration.redisSinkConfiguration() {
@@ -67,7 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
             refreshers.append {
                 BridgeMetrics.recordSink(
                     "redis", published: statistics.added.load(ordering: .relaxed), duplicates: statistics.duplicates.load(ordering: .relaxed),
-                    retried: statistics.retried.load(ordering: .relaxed), deadLettered: statistics.deadLettered.load(ordering: .relaxed))
+                    retried: statistics.retried.load(ordering: .relaxed), deadLettered: statistics.deadLettered.load(ordering: .relaxed),
+                    connected: sink.isConnected)
             }
         }
         if configuration.http.token == nil {
