@@ -18,8 +18,10 @@ public enum ConfigurationLoader {
     ///   - yaml: the file's contents, if any.
     ///   - environment: the process environment (only `CIBRIDGE_*` is read).
     ///   - overrides: `(key, value)` pairs from flags, e.g. `("http.listen", "127.0.0.1:8080")`.
+    ///   - requireSink: whether at least one sink must be configured (`serve`: yes; tools: no).
     public static func load(
-        yaml: String?, environment: [String: String] = [:], overrides: [(key: String, value: String)] = []
+        yaml: String?, environment: [String: String] = [:], overrides: [(key: String, value: String)] = [],
+        requireSink: Bool = true
     ) throws(ConfigurationError) -> BridgeConfiguration {
         var configuration = BridgeConfiguration()
         if let yaml { try apply(yaml: yaml, to: &configuration) }
@@ -27,7 +29,7 @@ public enum ConfigurationLoader {
             try apply(variable: name, value: value, to: &configuration)
         }
         for (key, value) in overrides { try set(key, .text(value), on: &configuration, source: key) }
-        try validate(configuration)
+        try validate(configuration, requireSink: requireSink)
         return configuration
     }
 
@@ -205,8 +207,8 @@ public enum ConfigurationLoader {
 
     // MARK: - Validation
 
-    static func validate(_ c: BridgeConfiguration) throws(ConfigurationError) {
-        guard c.kafka != nil || c.redis != nil else {
+    static func validate(_ c: BridgeConfiguration, requireSink: Bool) throws(ConfigurationError) {
+        guard !requireSink || c.kafka != nil || c.redis != nil else {
             throw ConfigurationError(key: "kafka.brokers", "configure at least one sink: kafka.brokers and/or redis.url")
         }
         if let kafka = c.kafka {

@@ -13,7 +13,10 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("log-format"), help: "text or json (log.format).") var logFormat: String?
 
     /// Loads the file, applies `CIBRIDGE_*` variables, then these flags.
-    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> BridgeConfiguration {
+    /// - Parameter requireSink: whether at least one sink must be configured.
+    func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment, requireSink: Bool = true
+    ) throws(ConfigurationError) -> BridgeConfiguration {
         var yaml: String?
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else {
@@ -28,18 +31,6 @@ struct ConfigurationOptions: ParsableArguments {
         if let redisURL { overrides.append(("redis.url", redisURL)) }
         if let token { overrides.append(("http.token", token)) }
         if let logFormat { overrides.append(("log.format", logFormat)) }
-        return try ConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
-    }
-
-    /// ``load(environment:)`` for tools that may run without any sink configured
-    /// (the check for at least one sink is left to the tool).
-    func loadForTools(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> BridgeConfiguration {
-        var environment = environment
-        if environment["CIBRIDGE_REDIS_URL"] == nil && environment["CIBRIDGE_KAFKA_BROKERS"] == nil && redisURL == nil
-            && kafkaBrokers == nil && config == nil
-        {
-            environment["CIBRIDGE_REDIS_URL"] = "redis://unused"
-        }
-        return try load(environment: environment)
+        return try ConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides, requireSink: requireSink)
     }
 }

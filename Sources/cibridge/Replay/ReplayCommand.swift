@@ -46,12 +46,16 @@ struct ReplayCommand: AsyncParsableCommand {
             untilSequence: untilSequence, untilMilliseconds: until.flatMap { parseSince($0, now: now) })
         let configuration: BridgeConfiguration
         do {
-            configuration = try options.loadForTools()
+            configuration = try options.load(requireSink: false)
         } catch {
             report("config error: \(error)")
             throw ExitCode(78)
         }
         let directory = configuration.outbox.directory
+        guard FileManager.default.fileExists(atPath: directory + "/segments") else {
+            report("\(directory) is not an outbox (no segments/ directory)")
+            throw ExitCode(1)
+        }
         let opened: Result<Outbox, OutboxError> = Result { () throws(OutboxError) -> Outbox in
             try Outbox(directory: directory, configuration: configuration.outboxConfigurationIncluding(sink))
         }

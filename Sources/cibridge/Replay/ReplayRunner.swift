@@ -48,6 +48,13 @@ struct ReplayRunner {
     }
 
     func run(progress: @Sendable (Int, Int) -> Void) async throws {
+        switch target {
+        case "kafka" where configuration.kafka == nil || configuration.kafka?.brokers == "embedded":
+            throw ValidationFailure("replay to kafka needs kafka.brokers (not 'embedded')")
+        case "redis" where configuration.redis == nil:
+            throw ValidationFailure("replay to redis needs redis.url")
+        default: break
+        }
         let total = until >= from ? Int(until - from + 1) : 0
         guard total > 0 else {
             progress(0, 0)
