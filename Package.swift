@@ -141,6 +141,7 @@ let package = Package(
             dependencies: [
                 "cibridge", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeRedis", "CIBridgeKafka", "CIBridgeTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
     ],

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import Yams
+
+/// The deployment files parse and say what they must (no Docker engine or
+/// cluster runs here: these are static checks).
+@Suite("Deployment files")
+struct DeploymentTests {
+    func load(_ path: String) throws -> [Any] {
+        let text = try String(contentsOf: CLIRunner.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
+        return try Array(Yams.load_all(yaml: text)).compactMap { $0 }
+    }
+
+    func dictionary(_ value: Any?) -> [String: Any] { value as? [String: Any] ?? [:] }
+
+    @Test("docker-compose.yml: Kafka in KRaft, Redis with persistence, cibridge with an outbox volume and health checks, a consumer")
+    func compose() throws {
+        let compose = dictionary(try load("docker-compose.yml").first)
+        let services = dictionary(compose["services"])
+        #expect(Set(services.keys) == ["kafka", "redis", "cibridge", "consumer"])
+        let kafka = dictionary(services["kafka"])
+        #expect((kafka["image"] as? String)?.hasPrefix("apache/kafka:") == true)
+        #expect(dictionary(kafka["environment"])["KAFKA_PROCESS_ROLES"] as? String == "broker,controller")
+        let redis = dictionary(services["redis"])
+        #expect((redis["image"] as? String)?.hasPrefix("redis:7") == true)
+        #expect((redis["command"] as? [String])?.contains("--appendonly") == true)
+        let bridge = dictionary(services["cibridge"])
+        #expect(bridge["build"] as? String == ".")
+        #expect((bridge["volumes"] as? [String])?.contains("outbox:/var/lib/cibridge/outbox") == true)
+        #expect(bridge["healthcheck"] != nil && kafka["healthcheck"] != nil && redis["healthcheck"] != nil)
+        #expect((dictionary(services["consumer"])["command"] as? [String])?.first == "consume")
+        #expect(dictionary(compose["volumes"]).keys.contains("outbox"))
+    }
+
+    @Test("Kubernetes: a StatefulSet with a volume per replica, probes, a grace period longer than the flush, scrape annotations; Service, PDB, Secret")
+    func kubernetes() throws {
+        let set = dictionary(try load("deploy/kubernetes/statefulset.yaml").first)
+        #expect(set["kind"] as? String == "StatefulSet")
+        let spec = dictionary(set["spec"])
+        #expect((spec["volumeClaimTemplates"] as? [Any])?.isEmpty == false)
+        let pod = dictionary(dictionary(spec["template"])["spec"])
+        #expect((pod["terminationGracePeriodSeconds"] as? Int ?? 0) > 10)
+        let container = dictionary((pod["containers"] as? [Any])?.first)
+        #expect(dictionary(dictionary(container["readinessProbe"])["httpGet"])["path"] as? String == "/readyz")
+        #expect(dictionary(dictionary(container["livenessProbe"])["httpGet"])["path"] as? String == "/healthz")
+        #expect(dictionary(container["resources"])["requests"] != nil)
+        #expect(dictionary(pod["securityContext"])["runAsNonRoot"] as? Bool == true)
+        let annotations = dictionary(dictionary(dictionary(spec["template"])["metadata"])["annotations"])
+        #expect(annotations["prometheus.io/scrape"] as? String == "true")
+        #expect(dictionary(try load("deploy/kubernetes/service.yaml").first)["kind"] as? String == "Service")
+        #expect(dictionary(try load("deploy/kubernetes/poddisruptionbudget.yaml").first)["kind"] as? String == "PodDisruptionBudget")
+        let secret = dictionary(try load("deploy/kubernetes/secret.example.yaml").first)
+        #expect(dictionary(secret["stringData"]).keys.contains("CIBRIDGE_HTTP_TOKEN"))
+    }
+
+    @Test("The example configuration and the ConfigMap's pass cibridge config check")
+    func configurations() throws {
+        let configMap = dictionary(try load("deploy/kubernetes/configmap.yaml").first)
+        let embedded = try #require(dictionary(configMap["data"])["cibridge.yaml"] as? String)
+        let path = NSTemporaryDirectory() + "cibridge-configmap-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try embedded.write(toFile: path, atomically: true, encoding: .utf8)
+        for file in [CLIRunner.repositoryRoot.appendingPathComponent("deploy/cibridge.yaml").path, path] {
+            let result = try CLIRunner.run(["config", "check", "--config", file])
+            #expect(result.status == 0, "\(file): \(result.stderr)")
+        }
+    }
+
+    @Test("Prometheus alert rules parse and use metrics cibridge exports")
+    func alerts() throws {
+        let groups = dictionary(try load("deploy/prometheus/alerts.yaml").first)["groups"] as? [Any] ?? []
+        var rules: [[String: Any]] = []
+        for group in groups {
+            for rule in dictionary(group)["rules"] as? [Any] ?? [] { rules.append(dictionary(rule)) }
+        }
+        #expect(rules.count >= 5)
+        for rule in rules {
+            let expression = rule["expr"] as? String ?? ""
+            #expect(rule["alert"] is String)
+            #expect(expression.contains("cibridge_"), "\(expression)")
+        }
+    }
+
+    @Test("The Dockerfile's runtime packages exist in Debian bookworm (installed here as the -dev packages' dependencies)")
+    func runtimePackages() throws {
+        let dockerfile = try String(contentsOf: CLIRunner.repositoryRoot.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        #expect(dockerfile.contains("FROM debian:bookworm-slim"))
+        #expect(dockerfile.contains("USER cibridge"))
+        #expect(dockerfile.contains("HEALTHCHECK"))
+        for package in ["librdkafka1", "libhiredis0.14"] {
+            #expect(dockerfile.contains(package))
+            let result = try CLIRunner.run(["-W", "-f=${Package} ${Version}", package], executable: URL(fileURLWithPath: "/usr/bin/dpkg-query"))
+            #expect(result.status == 0 && result.stdout.hasPrefix(package), "\(package): \(result.stderr)")
+        }
+    }
+
+    @Test("The systemd unit runs serve as its own user, hardened, with time to flush on stop")
+    func systemd() throws {
+        let unit = try String(contentsOf: CLIRunner.repositoryRoot.appendingPathComponent("deploy/systemd/cibridge.service"), encoding: .utf8)
+        for line in ["User=cibridge", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/cibridge", "KillSignal=SIGTERM"] {
+            #expect(unit.contains(line), "\(line)")
+        }
+        #expect(unit.contains("ExecStart=/usr/local/bin/cibridge serve --config"))
+    }
+}
