@@ -48,7 +48,10 @@ public func buildApplication(
         router: router,
         server: .http1(
             configuration: HTTP1Channel.Configuration(
-                additionalChannelHandlers: [ConnectionLimiter(counter: connections)],
+                additionalChannelHandlers: [
+                    ConnectionLimiter(counter: connections),
+                    BodyDeadline(milliseconds: configuration.http.readTimeoutMilliseconds),
+                ],
                 idleTimeout: .milliseconds(Int64(configuration.http.readTimeoutMilliseconds)))),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.http.listen.host, port: configuration.http.listen.port),
@@ -84,20 +87,17 @@ private func answerCallback(
     if let contentType, !isReadable(contentType) {
         return jsonResponse(415, ["error": "unsupported_media_type", "message": "content type \(contentType) is neither XML nor JSON"])
     }
+    // A body that does not arrive in time is answered 408 by ``BodyDeadline``.
     let body: ByteBuffer
     do {
-        body = try await withDeadline(milliseconds: http.readTimeoutMilliseconds) {
-            try await request.body.collect(upTo: http.bodyLimit)
-        }
-    } catch is DeadlineExceeded {
-        return jsonResponse(408, ["error": "request_timeout", "message": "body not received within \(http.readTimeoutMilliseconds) ms"])
+        body = try await request.body.collect(upTo: http.bodyLimit)
     } catch let error as HTTPResponseError where error.status == .contentTooLarge {
         return jsonResponse(413, ["error": "body_too_large", "message": "body is larger than \(http.bodyLimit) bytes"])
     }
     let headers = request.headers.map { ($0.name.rawName, $0.name.rawName.lowercased().contains("token") || $0.name == .authorization ? "***" : $0.value) }
     let outcome = await intake.accept(body: Array(buffer: body), contentType: contentType, headers: headers, client: client)
-    var fields: [String: Any] = ["status": outcome.code, "message": outcome.message]
-    if !outcome.ids.isEmpty { fields["ids"] = outcome.ids }
+    var fields: [String: ResponseJSON] = ["status": .string(outcome.code), "message": .string(outcome.message)]
+    if !outcome.ids.isEmpty { fields["ids"] = .array(outcome.ids.map(ResponseJSON.string)) }
     var response = jsonResponse(outcome.status, fields)
     if let retryAfter = outcome.retryAfterSeconds { response.headers[.retryAfter] = String(retryAfter) }
     response.headers[.init("X-CIBridge-Bytes")!] = String(body.readableBytes)
@@ -110,13 +110,13 @@ private func readiness(outbox: Outbox, configuration: BridgeConfiguration) -> Re
     // Ready when a typical callback (16 KiB of envelopes) would be accepted now.
     let refusal = outbox.refusal(forAppendOf: 16 << 10)
     let ready = refusal == nil
-    let sinks = status.sinks.map { sink -> [String: Any] in
-        ["name": sink.name, "pending": sink.pending, "deliveredThrough": sink.watermark,
-         "oldestPendingAgeMs": sink.oldestPendingAgeMilliseconds ?? 0, "deadLetters": sink.deadLetters]
+    let sinks = status.sinks.map { sink -> ResponseJSON in
+        ["name": .string(sink.name), "pending": .integer(sink.pending), "deliveredThrough": .integer(Int(sink.watermark)),
+         "oldestPendingAgeMs": .integer(Int(sink.oldestPendingAgeMilliseconds ?? 0)), "deadLetters": .integer(sink.deadLetters)]
     }
     return jsonResponse(ready ? 200 : 503, [
-        "status": refusal.map { $0.code.rawValue } ?? "ready", "outboxBytes": status.bytes, "outboxRecords": status.records,
-        "sinks": sinks,
+        "status": .string(refusal.map { $0.code.rawValue } ?? "ready"), "outboxBytes": .integer(Int(status.bytes)),
+        "outboxRecords": .integer(status.records), "sinks": .array(sinks),
     ])
 }
 
@@ -132,28 +132,16 @@ private func isReadable(_ contentType: String) -> Bool {
         || media == "text/plain" || media == "application/octet-stream" || media.isEmpty
 }
 
-func jsonResponse(_ status: Int, _ fields: [String: Any]) -> Response {
-    let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+func jsonResponse(_ status: Int, _ fields: [String: ResponseJSON]) -> Response {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(256)
+    ResponseJSON.object(fields).write(into: &bytes)
+    bytes.append(UInt8(ascii: "\n"))
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
     // The outcome code, for metrics and for clients that read headers.
-    headers[.init("X-CIBridge-Result")!] = (fields["status"] ?? fields["error"]).map { "\($0)" } ?? "unknown"
+    headers[.init("X-CIBridge-Result")!] = (fields["status"] ?? fields["error"])?.text ?? "unknown"
     return Response(
-        status: HTTPResponse.Status(code: status), headers: headers,
-        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data + Data("\n".utf8))))
+        status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
-struct DeadlineExceeded: Error {}
-
-/// Runs `body`, failing with ``DeadlineExceeded`` after `milliseconds`.
-func withDeadline<T: Sendable>(milliseconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(milliseconds))
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}

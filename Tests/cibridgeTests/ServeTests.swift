@@ -219,7 +219,7 @@ extension ServeTests {
         #expect(serve.terminate() == 0)
     }
 
-    @Test("Connections beyond http.max_connections are closed; idle ones are closed after the read timeout")
+    @Test("Connections beyond http.max_connections are closed; idle ones are closed after the read timeout; a trickled body gets 408")
     func connectionLimit() async throws {
         let redis = try RedisServer()
         defer { redis.stop() }
@@ -240,6 +240,25 @@ extension ServeTests {
         try await Task.sleep(for: .milliseconds(1500))
         #expect(held.allSatisfy(isClosedByPeer))
         held.forEach { close($0) }
+        // A client that trickles its body (never idle, never finished) gets 408 after the read timeout.
+        let slow = openSocket(port: serve.port)
+        let head = "POST /callbacks/\(Self.token) HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: 1000\r\n\r\n"
+        _ = head.withCString { send(slow, $0, strlen($0), 0) }
+        var answer = [UInt8](repeating: 0, count: 512)
+        let started = ContinuousClock.now
+        for _ in 0..<15 {  // a byte every 200 ms (shorter than the idle timeout) until the server answers
+            try await Task.sleep(for: .milliseconds(200))
+            if recv(slow, &answer, answer.count, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0 { break }
+            _ = "<".withCString { send(slow, $0, 1, Int32(MSG_NOSIGNAL)) }
+        }
+        #expect(ContinuousClock.now - started > .milliseconds(900), "answered before the read timeout")
+        let count = recv(slow, &answer, answer.count, Int32(MSG_DONTWAIT))
+        let text = count > 0 ? String(decoding: answer[..<count], as: UTF8.self) : ""
+        #expect(text.hasPrefix("HTTP/1.1 408"), "a trickled body was answered: \(text)")
+        #expect(text.contains(#""error":"request_timeout""#))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(isClosedByPeer(slow))
+        close(slow)
         let (status, _) = try await serve.request("POST", "/callbacks/\(Self.token)", body: try Self.callbackBody(1), headers: ["Content-Type": "application/xml"])
         #expect(status == 200)
         #expect(serve.terminate() == 0)

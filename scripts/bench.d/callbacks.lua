@@ -1,0 +1,53 @@
+-- wrk script for scripts/bench: POSTs the spec's three callbacks (XML and JSON)
+-- round-robin, each with a unique JobId/RunId and one of 256 WorkflowIds, so
+-- every request is a new event and many partitions and streams are used.
+-- Usage: BENCH_FIXTURES=dir BENCH_RESULT=file wrk ... -s callbacks.lua URL
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+    counter = counter + 1
+    thread:set("tid", counter)
+    table.insert(threads, thread)
+end
+
+local function slurp(path)
+    local file = assert(io.open(path, "rb"))
+    local text = file:read("*a")
+    file:close()
+    return text
+end
+
+function init(args)
+    local dir = os.getenv("BENCH_FIXTURES")
+    bodies = {
+        { slurp(dir .. "/case1-task-api.xml"), "application/xml" },
+        { slurp(dir .. "/case2-workflow.xml"), "application/xml" },
+        { slurp(dir .. "/case3-workflow.json"), "application/json" },
+    }
+    n = 0
+end
+
+function request()
+    n = n + 1
+    local body = bodies[(n % 3) + 1]
+    local unique = string.format("%02d%030d", tid, n)
+    local text = body[1]
+        :gsub("j6842765cf84611ecb8546d80f2baf56f", "j" .. unique)
+        :gsub("ic90edd59f84f11ec9d4f525400a3c59f", "i" .. unique)
+        :gsub("web6ac56c1ef54dbfa44d7f4103203be9", string.format("w%031d", (n * 7 + tid) % 256))
+    return wrk.format("POST", nil, { ["Content-Type"] = body[2] }, text)
+end
+
+function done(summary, latency, requests)
+    local out = assert(io.open(os.getenv("BENCH_RESULT"), "w"))
+    local seconds = summary.duration / 1e6
+    local bad = summary.errors.status + summary.errors.connect + summary.errors.read
+        + summary.errors.write + summary.errors.timeout
+    out:write(string.format("requests=%d seconds=%.3f rps=%.0f p50=%.3f p99=%.3f max=%.3f errors=%d non2xx=%d\n",
+        summary.requests, seconds, summary.requests / seconds,
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+        bad, summary.errors.status))
+    out:close()
+end
