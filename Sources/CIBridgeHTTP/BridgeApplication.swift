@@ -64,7 +64,7 @@ private func handleCallback(
     _ request: Request, context: BridgeRequestContext, intake: CallbackIntake, http: BridgeConfiguration.HTTP
 ) async throws -> Response {
     // One id per callback, in every log line about it and in the response.
-    let requestID = request.headers[.init("X-Request-Id")!].map { String($0.prefix(64)) } ?? UUID().uuidString
+    let requestID = request.headers[.init("X-Request-Id")!].map { String($0.prefix(64)) } ?? RequestID.next()
     var response = try await answerCallback(request, context: context, intake: intake.with(requestID: requestID), http: http)
     response.headers[.init("X-Request-Id")!] = requestID
     return response
@@ -127,6 +127,8 @@ private func bearer(_ header: String?) -> String? {
 
 /// XML, JSON, or generic text/binary (sniffed): what Tencent and proxies send.
 private func isReadable(_ contentType: String) -> Bool {
+    // What Tencent sends, without lowercasing and trimming on every request.
+    if contentType == "application/xml" || contentType == "application/json" || contentType == "text/xml" { return true }
     let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
     return media.hasSuffix("/xml") || media.hasSuffix("+xml") || media.hasSuffix("/json") || media.hasSuffix("+json")
         || media == "text/plain" || media == "application/octet-stream" || media.isEmpty

@@ -1,6 +1,7 @@
 import CIBridgeOutbox
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The service's metrics, through swift-metrics, exported in Prometheus text format.
 ///
@@ -12,18 +13,28 @@ public struct BridgeMetrics: Sendable {
     /// Called before each scrape to set the gauges (outbox, sinks).
     let refresh: @Sendable () -> Void
 
+    private let bytes: Metrics.Counter
+    private let events: Metrics.Counter
+    private let duration: Metrics.Timer
+    /// `cibridge_callbacks_total` per result and status, made once each: making a
+    /// metric goes through the factory's lock and label handling on every call.
+    private let outcomes: OutcomeCounters
+
     public init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () -> Void = {}) {
         self.registry = registry
         self.refresh = refresh
+        self.bytes = Metrics.Counter(label: "cibridge_callback_bytes_total")
+        self.events = Metrics.Counter(label: "cibridge_events_stored_total")
+        self.duration = Metrics.Timer(label: "cibridge_http_request_duration_seconds", preferredDisplayUnit: .seconds)
+        self.outcomes = OutcomeCounters()
     }
 
     /// A callback was answered: `result` is the outcome code (`accepted`, `test_ping`, `unauthorized`, `malformed_xml`, …).
     func callback(result: String, status: Int, bytes: Int, seconds: Double, events: Int) {
-        Counter(label: "cibridge_callbacks_total", dimensions: [("result", result), ("status", String(status))]).increment()
-        Counter(label: "cibridge_callback_bytes_total").increment(by: bytes)
-        if events > 0 { Counter(label: "cibridge_events_stored_total").increment(by: events) }
-        Metrics.Timer(label: "cibridge_http_request_duration_seconds", preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(seconds * 1e9))
+        outcomes.counter(result: result, status: status).increment()
+        self.bytes.increment(by: bytes)
+        if events > 0 { self.events.increment(by: events) }
+        duration.recordNanoseconds(Int64(seconds * 1e9))
     }
 
     /// The Prometheus text of every metric.
@@ -55,5 +66,20 @@ public struct BridgeMetrics: Sendable {
         Gauge(label: "cibridge_sink_duplicates_total", dimensions: [("sink", name)]).record(duplicates)
         Gauge(label: "cibridge_sink_retried_total", dimensions: [("sink", name)]).record(retried)
         Gauge(label: "cibridge_sink_dead_lettered_total", dimensions: [("sink", name)]).record(deadLettered)
+    }
+}
+
+/// The callback counters made so far, by result and status.
+final class OutcomeCounters: Sendable {
+    private let counters = Mutex<[String: Metrics.Counter]>([:])
+
+    func counter(result: String, status: Int) -> Metrics.Counter {
+        let key = "\(status) \(result)"
+        return counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Metrics.Counter(label: "cibridge_callbacks_total", dimensions: [("result", result), ("status", String(status))])
+            counters[key] = counter
+            return counter
+        }
     }
 }

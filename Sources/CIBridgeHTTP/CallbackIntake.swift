@@ -23,6 +23,7 @@ public struct CallbackIntake: Sendable {
     let outbox: Outbox
     let quarantine: Quarantine
     let decoder: CallbackDecoder
+    let appendDuration: Metrics.Timer
     var logger: Logger
 
     public init(http: BridgeConfiguration.HTTP, outbox: Outbox, quarantine: Quarantine, logger: Logger) {
@@ -32,6 +33,7 @@ public struct CallbackIntake: Sendable {
         var limits = DecoderLimits.standard
         limits.maxBodyBytes = http.bodyLimit
         self.decoder = CallbackDecoder(limits: limits)
+        self.appendDuration = Metrics.Timer(label: "cibridge_outbox_append_duration_seconds", preferredDisplayUnit: .seconds)
         self.logger = logger
     }
 
@@ -92,8 +94,7 @@ public struct CallbackIntake: Sendable {
         let started = ContinuousClock.now
         defer {
             let elapsed = ContinuousClock.now - started
-            Metrics.Timer(label: "cibridge_outbox_append_duration_seconds", preferredDisplayUnit: .seconds)
-                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            appendDuration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         }
         do {
             _ = try await outbox.append(envelopes.map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) })
