@@ -27,12 +27,19 @@ function init(args)
         { slurp(dir .. "/case3-workflow.json"), "application/json" },
     }
     n = 0
+    run = tonumber(os.getenv("BENCH_RUN") or "0")  -- ids stay unique across the runs of one bench
+end
+
+-- BENCH_DELAY_MS: each connection pauses this long between requests (a paced load).
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pause and pause > 0 then
+    function delay() return pause end
 end
 
 function request()
     n = n + 1
     local body = bodies[(n % 3) + 1]
-    local unique = string.format("%02d%030d", tid, n)
+    local unique = string.format("%02d%02d%028d", run, tid, n)
     local text = body[1]
         :gsub("j6842765cf84611ecb8546d80f2baf56f", "j" .. unique)
         :gsub("ic90edd59f84f11ec9d4f525400a3c59f", "i" .. unique)
