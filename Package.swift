@@ -102,6 +102,7 @@ let package = Package(
         .executableTarget(
             name: "CIBridgeBench",
             dependencies: [
+                "CIBridgeConfiguration",
                 "CIBridgeCore",
                 "CIBridgeOutbox",
                 "CIBridgeKafka",

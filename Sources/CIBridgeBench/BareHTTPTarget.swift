@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIBridgeConfiguration
 import Hummingbird
 import Logging
 import NIOCore
@@ -16,10 +17,7 @@ struct BareHTTPTarget: AsyncParsableCommand {
     var listen = "127.0.0.1:8090"
 
     func run() async throws {
-        let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let port = Int(parts[1]) else {
-            throw ValidationError("--listen must be host:port, got \(listen)")
-        }
+        let address = try HostPort(parsing: listen, key: "--listen")
         var logger = Logger(label: "bare-http")
         logger.logLevel = .warning
         let router = Router()
@@ -31,7 +29,7 @@ struct BareHTTPTarget: AsyncParsableCommand {
         }
         let app = Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(String(parts[0]), port: port), serverName: "bare"),
+            configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: "bare"),
             logger: logger)
         try await app.runService()
     }

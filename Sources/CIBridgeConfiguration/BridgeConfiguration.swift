@@ -126,5 +126,22 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
+    /// Parses `host:port` or `[v6-address]:port`; `key` names the setting in the error.
+    public init(parsing text: String, key: String) throws(ConfigurationError) {
+        var host = text
+        var portText = ""
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            portText = String(text[text.index(after: close)...].dropFirst())
+        } else if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = String(text[text.index(after: colon)...])
+        }
+        guard let port = Int(portText), (0...65535).contains(port), !host.isEmpty else {
+            throw ConfigurationError(key: key, "'\(text)' is not host:port (e.g. 0.0.0.0:8080)")
+        }
+        self.init(host: host, port: port)
+    }
+
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -128,7 +128,7 @@ public enum ConfigurationLoader {
         var kafka = c.kafka ?? BridgeConfiguration.Kafka(brokers: "")
         var redis = c.redis ?? BridgeConfiguration.Redis(url: "")
         switch key {
-        case "http.listen": c.http.listen = try hostPort(try text(), source)
+        case "http.listen": c.http.listen = try HostPort(parsing: try text(), key: source)
         case "http.token":
             let token = try text()
             c.http.token = token.isEmpty ? nil : token
@@ -236,22 +236,6 @@ public enum ConfigurationLoader {
     }
 
     // MARK: - Value parsers
-
-    static func hostPort(_ text: String, _ key: String) throws(ConfigurationError) -> HostPort {
-        var host = text
-        var portText = ""
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            host = String(text[text.index(after: text.startIndex)..<close])
-            portText = String(text[text.index(after: close)...].dropFirst())
-        } else if let colon = text.lastIndex(of: ":") {
-            host = String(text[..<colon])
-            portText = String(text[text.index(after: colon)...])
-        }
-        guard let port = Int(portText), (0...65535).contains(port), !host.isEmpty else {
-            throw ConfigurationError(key: key, "'\(text)' is not host:port (e.g. 0.0.0.0:8080)")
-        }
-        return HostPort(host: host, port: port)
-    }
 
     static func cidrs(_ items: [String], _ key: String) throws(ConfigurationError) -> [CIDR] {
         var result: [CIDR] = []

@@ -61,18 +61,16 @@ final class BodyDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         timer = nil
         expired = true
         Counter(label: "cibridge_callbacks_total", dimensions: [("result", "request_timeout"), ("status", "408")]).increment()
-        var bytes: [UInt8] = []
-        ResponseJSON.object([
+        let body = ResponseJSON.body([
             "error": "request_timeout", "message": .string("body not received within \(timeout.nanoseconds / 1_000_000) ms"),
-        ]).write(into: &bytes)
-        bytes.append(UInt8(ascii: "\n"))
+        ])
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        headers[.contentLength] = String(bytes.count)
+        headers[.contentLength] = String(body.readableBytes)
         headers[.connection] = "close"
         headers[.init("X-CIBridge-Result")!] = "request_timeout"
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .requestTimeout, headerFields: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(ByteBuffer(bytes: bytes))), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 }

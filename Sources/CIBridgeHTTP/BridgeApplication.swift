@@ -135,15 +135,11 @@ private func isReadable(_ contentType: String) -> Bool {
 }
 
 func jsonResponse(_ status: Int, _ fields: [String: ResponseJSON]) -> Response {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(256)
-    ResponseJSON.object(fields).write(into: &bytes)
-    bytes.append(UInt8(ascii: "\n"))
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
     // The outcome code, for metrics and for clients that read headers.
     headers[.init("X-CIBridge-Result")!] = (fields["status"] ?? fields["error"])?.text ?? "unknown"
     return Response(
-        status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ResponseJSON.body(fields)))
 }
 

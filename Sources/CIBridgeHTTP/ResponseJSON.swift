@@ -1,4 +1,5 @@
 import CIBridgeCore
+import NIOCore
 
 /// The JSON bodies cibridge answers with: strings, integers, arrays and objects,
 /// written with sorted keys straight into bytes.
@@ -25,6 +26,15 @@ enum ResponseJSON: Sendable, ExpressibleByStringInterpolation, ExpressibleByInte
     var text: String? {
         if case .string(let text) = self { return text }
         return nil
+    }
+
+    /// A response body: the compact JSON text of `fields`, then a newline.
+    static func body(_ fields: [String: ResponseJSON]) -> ByteBuffer {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        ResponseJSON.object(fields).write(into: &bytes)
+        bytes.append(UInt8(ascii: "\n"))
+        return ByteBuffer(bytes: bytes)
     }
 
     /// Appends the compact JSON text of this value.
