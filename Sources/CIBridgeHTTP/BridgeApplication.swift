@@ -50,7 +50,7 @@ public func buildApplication(
             configuration: HTTP1Channel.Configuration(
                 additionalChannelHandlers: [
                     ConnectionLimiter(counter: connections),
-                    BodyDeadline(milliseconds: configuration.http.readTimeoutMilliseconds),
+                    RequestDeadline(milliseconds: configuration.http.readTimeoutMilliseconds),
                 ],
                 idleTimeout: .milliseconds(Int64(configuration.http.readTimeoutMilliseconds)))),
         configuration: ApplicationConfiguration(
@@ -87,7 +87,7 @@ private func answerCallback(
     if let contentType, !isReadable(contentType) {
         return jsonResponse(415, ["error": "unsupported_media_type", "message": "content type \(contentType) is neither XML nor JSON"])
     }
-    // A body that does not arrive in time is answered 408 by ``BodyDeadline``.
+    // A body that does not arrive in time is answered 408 by ``RequestDeadline``.
     let body: ByteBuffer
     do {
         body = try await request.body.collect(upTo: http.bodyLimit)

@@ -15,7 +15,9 @@ public final class Quarantine: Sendable {
         self.directory = directory
         self.maxFiles = maxFiles
         self.maxBytes = maxBytes
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Rejected bodies are as private as the outbox: owner and group only.
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var bytes = 0
         for name in names where name.hasSuffix(".body") {
@@ -41,9 +43,10 @@ public final class Quarantine: Sendable {
             "headers": headers.map { ["name": $0.0, "value": $0.1] }, "bytes": body.count,
         ]
         let bodyPath = directory + "/" + name + ".body"
-        FileManager.default.createFile(atPath: bodyPath, contents: Data(body))
+        FileManager.default.createFile(atPath: bodyPath, contents: Data(body), attributes: [.posixPermissions: 0o640])
         if let json = try? JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys, .prettyPrinted]) {
-            FileManager.default.createFile(atPath: directory + "/" + name + ".json", contents: json)
+            FileManager.default.createFile(
+                atPath: directory + "/" + name + ".json", contents: json, attributes: [.posixPermissions: 0o640])
         }
         return name + ".body"
     }

@@ -38,7 +38,8 @@ public struct KafkaSinkConfiguration: Sendable {
     /// A producer that must not lose data: idempotent (so `acks=all`, ordered
     /// retries, no duplicates from librdkafka's own retries), lz4, a short
     /// linger to batch, and a finite message timeout — across long outages the
-    /// outbox holds the data, not librdkafka's memory.
+    /// outbox holds the data, not librdkafka's memory. Reconnection backs off to
+    /// 2 s at most (librdkafka: 10 s), so delivery resumes soon after a broker is back.
     public static let safeDefaults: [String: String] = [
         "enable.idempotence": "true",
         "acks": "all",
@@ -48,6 +49,7 @@ public struct KafkaSinkConfiguration: Sendable {
         "queue.buffering.max.messages": "200000",
         "batch.num.messages": "10000",
         "socket.keepalive.enable": "true",
+        "reconnect.backoff.max.ms": "2000",
         "client.id": "cibridge",
         "log_level": "4",
     ]

@@ -8,17 +8,19 @@ extension Outbox {
             throw OutboxError(.unknownSink, "no sink named '\(sink)' in this outbox")
         }
         while !Task.isCancelled {
-            let now = Self.nowMilliseconds()
+            let now = Self.monotonicMilliseconds()
             // 1. What the sink's state machine has ready, and what to read next.
             let step = state.withLock { s -> (ready: [OutboxRecord], plan: ReadPlan?, closed: Bool, due: Int64?) in
                 // A sink removed at run time (a finished replay) ends like a closed outbox.
                 guard s.sinks[sink] != nil else { return ([], nil, true, nil) }
                 s.signalled[sink] = false
-                let room = min(limit, max(0, configuration.maxInFlightPerSink - s.sinks[sink]!.outstanding))
-                let ready = s.sinks[sink]!.dispatch(now: now, limit: room)
+                // Due retries and released records already count as outstanding:
+                // only new reads from the log are bounded by the in-flight room.
+                let ready = s.sinks[sink]!.dispatch(now: now, limit: limit)
+                let room = min(limit - ready.count, max(0, configuration.maxInFlightPerSink - s.sinks[sink]!.outstanding))
                 var plan: ReadPlan?
-                if ready.count < room {
-                    plan = readPlan(sink: sink, state: s, limit: room - ready.count)
+                if room > 0 {
+                    plan = readPlan(sink: sink, state: s, limit: room)
                 }
                 return (ready, plan, s.closed, s.sinks[sink]!.nextRetryDue)
             }
@@ -66,7 +68,7 @@ extension Outbox {
     /// Returns the attempt number (1 for the first retry).
     @discardableResult
     public func retry(_ sink: String, _ sequence: UInt64, after: Int64? = nil) -> Int? {
-        let now = Self.nowMilliseconds()
+        let now = Self.monotonicMilliseconds()
         let (attempt, wake) = state.withLock { s -> (Int?, CheckedContinuation<Void, Never>?) in
             guard let next = s.sinks[sink]?.nextAttempt(sequence) else { return (nil, nil) }
             let delay = after ?? configuration.retry.delay(attempt: next)
@@ -183,7 +185,7 @@ extension Outbox {
                     }
                 }
                 if let due {
-                    let delay = max(0, due - Self.nowMilliseconds())
+                    let delay = max(0, due - Self.monotonicMilliseconds())
                     group.addTask { try? await Task.sleep(for: .milliseconds(delay)) }
                 }
                 await group.next()

@@ -311,6 +311,14 @@ public final class Outbox: Sendable {
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 
+    /// Milliseconds on the monotonic clock: what retry delays are timed with,
+    /// so a wall-clock jump (NTP step, operator) neither stalls nor rushes them.
+    static func monotonicMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
     func signalAllSinks() {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             for name in s.sinks.keys { s.signalled[name] = true }

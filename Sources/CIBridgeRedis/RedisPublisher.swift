@@ -74,7 +74,9 @@ final class RedisPublisher: Sendable {
     /// The open connection, or a new one when backoff allows.
     private func connected(_ s: inout State) throws(RedisError) -> RedisConnection {
         if let connection = s.connection { return connection }
-        if let next = s.nextAttempt, ContinuousClock.now < next, let last = s.lastError {
+        // Within the backoff, try again only if another connection has reached
+        // Redis since: then it is back, and this lane need not sit out its backoff.
+        if let next = s.nextAttempt, ContinuousClock.now < next, !health.isConnected, let last = s.lastError {
             throw last
         }
         do {

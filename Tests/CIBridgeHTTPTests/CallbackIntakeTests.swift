@@ -64,6 +64,13 @@ struct CallbackIntakeTests {
         #expect(bad.code == "malformed_xml")
         let kept = try FileManager.default.contentsOfDirectory(atPath: directory + "/rejected").sorted()
         #expect(kept.count == 2)
+        // Rejected bodies are private to the service's user and group.
+        for name in kept {
+            let mode = try FileManager.default.attributesOfItem(atPath: directory + "/rejected/" + name)[.posixPermissions] as? Int
+            #expect(mode == 0o640, "\(name): mode \(String(mode ?? 0, radix: 8))")
+        }
+        let folder = try FileManager.default.attributesOfItem(atPath: directory + "/rejected")[.posixPermissions] as? Int
+        #expect(folder == 0o750)
         let ping = await intake.accept(body: Array(#"{"code":0,"message":"Test request when setting callback url"}"#.utf8), contentType: nil, headers: [], client: nil)
         #expect(ping.status == 200)
         #expect(ping.code == "test_ping")

@@ -54,6 +54,28 @@ struct OutboxDeliveryTests {
         await outbox.close()
     }
 
+    @Test("When every in-flight slot waits for a retry, due retries are still dispatched (a long outage)")
+    func retriesFillTheWindow() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let outbox = try open(dir) { $0.maxInFlightPerSink = 4 }
+        _ = try await outbox.append((1...10).map { entry($0, key: "k\($0)") })
+        let first = try await outbox.take(4, from: "s")
+        #expect(first.map(\.sequence) == [1, 2, 3, 4])
+        for record in first { outbox.retry("s", record.sequence, after: 0) }
+        // Before the fix the window counted these retries as no room, and the
+        // sink's loop spun without ever dispatching them again.
+        let again = try await outbox.take(4, from: "s", seconds: 2)
+        #expect(again.map(\.sequence) == [1, 2, 3, 4])
+        for record in again { outbox.ack("s", record.sequence) }
+        let next = try await outbox.take(4, from: "s", seconds: 2)
+        #expect(next.map(\.sequence) == [5, 6, 7, 8])
+        for record in next { outbox.ack("s", record.sequence) }
+        let last = try await outbox.take(2, from: "s", seconds: 2)
+        #expect(last.map(\.sequence) == [9, 10])
+        await outbox.close()
+    }
+
     @Test("A retried record holds back later records of its key, not other keys")
     func retryHoldsKey() async throws {
         let dir = TemporaryDirectory()

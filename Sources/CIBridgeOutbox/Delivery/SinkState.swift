@@ -7,6 +7,11 @@
 ///
 /// Ordering: while a record of key *K* waits for a retry, later records of *K*
 /// that have not been dispatched yet are held back; records of other keys flow on.
+///
+/// After an outage every slot may be a retry or a held record: a retry that
+/// gets through makes every waiting retry due at once, and released keys are
+/// found without scanning what is still held, so the backlog drains in full
+/// batches rather than one key at a time.
 struct SinkState: Sendable {
     let name: String
     /// Whose routing applies: the sink's own name, or for a replay the sink it replays for.
@@ -23,10 +28,16 @@ struct SinkState: Sendable {
     private(set) var inFlight: [UInt64: InFlight] = [:]
     /// Waiting for their retry time.
     private var retrying: [UInt64: Retrying] = [:]
-    /// Read, but held back behind a retrying record of the same key; in order.
-    private var held: [OutboxRecord] = []
-    /// How many held records each key has.
-    private var heldKeys: [String: Int] = [:]
+    /// Bumped when a retry gets through: retries scheduled before are due at once.
+    private var expedited = 0
+    /// Read, but held back behind a retrying record of the same key; per key, in order.
+    private var held: [String: [OutboxRecord]] = [:]
+    private var heldCount = 0
+    /// Keys whose retries are resolved and that still have held records, in release order.
+    private var releasable: [String] = []
+    private var releasableHead = 0
+    /// Held records of released keys, not yet dispatched (approximate: a wake-up hint).
+    private(set) var releasedWaiting = 0
     /// Keys with records in retry (counted: waiting or re-dispatched).
     private var blockedKeys: [String: Int] = [:]
     /// Bumped by ``rewind(to:)``, so reads planned before it are dropped.
@@ -42,6 +53,8 @@ struct SinkState: Sendable {
         let record: OutboxRecord
         let attempts: Int
         let dueAt: Int64
+        /// ``expedited`` when it was scheduled.
+        let epoch: Int
     }
 
     init(name: String, watermark: UInt64, routingName: String? = nil, stopAfter: UInt64? = nil) {
@@ -54,10 +67,17 @@ struct SinkState: Sendable {
 
     /// Records held or waiting to be retried: they count against the in-flight limit
     /// so one stuck key cannot make the sink read the whole log into memory.
-    var outstanding: Int { inFlight.count + retrying.count + held.count }
+    var outstanding: Int { inFlight.count + retrying.count + heldCount }
 
-    /// The earliest time a waiting retry becomes due.
-    var nextRetryDue: Int64? { retrying.values.map(\.dueAt).min() }
+    /// The earliest time a waiting retry becomes due (`Int64.min`: now).
+    var nextRetryDue: Int64? {
+        var earliest: Int64?
+        for waiting in retrying.values {
+            if waiting.epoch < expedited { return .min }
+            earliest = min(earliest ?? waiting.dueAt, waiting.dueAt)
+        }
+        return earliest
+    }
 
     /// Takes records read from the log, in sequence order starting at ``nextToRead``.
     /// Gaps (quarantined records) and records for other sinks resolve at once.
@@ -69,9 +89,9 @@ struct SinkState: Sendable {
             nextToRead = record.sequence + 1
             if !record.isRouted(to: routingName) || record.sequence > (stopAfter ?? .max) {
                 resolve(record.sequence)
-            } else if blockedKeys[record.key] != nil || heldKeys[record.key] != nil {
-                held.append(record)
-                heldKeys[record.key, default: 0] += 1
+            } else if blockedKeys[record.key] != nil || held[record.key] != nil {
+                held[record.key, default: []].append(record)
+                heldCount += 1
             } else {
                 inFlight[record.sequence] = InFlight(record: record, attempts: 0)
                 ready.append(record)
@@ -84,44 +104,63 @@ struct SinkState: Sendable {
         return ready
     }
 
-    /// Due retries, then held records whose key is free, in sequence order.
+    /// Due retries in sequence order, then held records of released keys.
     mutating func dispatch(now: Int64, limit: Int) -> [OutboxRecord] {
         var ready: [OutboxRecord] = []
-        for (sequence, waiting) in retrying.sorted(by: { $0.key < $1.key }) where waiting.dueAt <= now {
-            guard ready.count < limit else { break }
-            retrying[sequence] = nil
-            inFlight[sequence] = InFlight(record: waiting.record, attempts: waiting.attempts)
-            ready.append(waiting.record)
-        }
-        if !held.isEmpty && ready.count < limit {
-            var stillHeld: [OutboxRecord] = []
-            var blockedNow = Set<String>()
-            for record in held {
-                if ready.count < limit, blockedKeys[record.key] == nil, !blockedNow.contains(record.key) {
-                    inFlight[record.sequence] = InFlight(record: record, attempts: 0)
-                    ready.append(record)
-                    let count = heldKeys[record.key] ?? 1
-                    heldKeys[record.key] = count > 1 ? count - 1 : nil
-                } else {
-                    blockedNow.insert(record.key)
-                    stillHeld.append(record)
-                }
+        if !retrying.isEmpty {
+            let due = retrying.filter { $0.value.dueAt <= now || $0.value.epoch < expedited }.sorted { $0.key < $1.key }
+            for (sequence, waiting) in due {
+                guard ready.count < limit else { break }
+                retrying[sequence] = nil
+                inFlight[sequence] = InFlight(record: waiting.record, attempts: waiting.attempts)
+                ready.append(waiting.record)
             }
-            held = stillHeld
+        }
+        while ready.count < limit, releasableHead < releasable.count {
+            let key = releasable[releasableHead]
+            guard var queue = held[key], blockedKeys[key] == nil else {
+                // Already released, or blocked again by a new retry: its unblock re-lists it.
+                releasedWaiting = max(0, releasedWaiting - (held[key]?.count ?? 0))
+                releasableHead += 1
+                continue
+            }
+            let take = min(limit - ready.count, queue.count)
+            for record in queue.prefix(take) {
+                inFlight[record.sequence] = InFlight(record: record, attempts: 0)
+                ready.append(record)
+            }
+            queue.removeFirst(take)
+            heldCount -= take
+            releasedWaiting = max(0, releasedWaiting - take)
+            if queue.isEmpty {
+                held[key] = nil
+                releasableHead += 1
+            } else {
+                held[key] = queue
+            }
+        }
+        if releasableHead > 1024 && releasableHead * 2 > releasable.count {
+            releasable.removeFirst(releasableHead)
+            releasableHead = 0
         }
         return ready
     }
 
-    /// The sink delivered `sequence`. Returns whether that released held-back records.
+    /// The sink delivered `sequence`. Returns whether a waiting sink should
+    /// wake: a retry got through while others wait (they are all due now), or
+    /// released records wait and either 256 have piled up or nothing is left in
+    /// flight (so no later ack would wake it; appends wake it anyway).
     @discardableResult
     mutating func ack(_ sequence: UInt64) -> Bool {
         guard let flight = inFlight.removeValue(forKey: sequence) else { return false }
         resolve(sequence)
+        var expedite = false
         if flight.attempts > 0 {
+            expedite = !retrying.isEmpty
+            if expedite { expedited += 1 }
             unblock(flight.record.key)
-            return true
         }
-        return false
+        return expedite || (releasedWaiting > 0 && (releasedWaiting >= 256 || inFlight.isEmpty))
     }
 
     /// The sink failed to deliver `sequence` for now; try again at `dueAt`.
@@ -130,7 +169,7 @@ struct SinkState: Sendable {
     mutating func retry(_ sequence: UInt64, dueAt: Int64) -> Int? {
         guard let flight = inFlight.removeValue(forKey: sequence) else { return nil }
         if flight.attempts == 0 { blockedKeys[flight.record.key, default: 0] += 1 }
-        retrying[sequence] = Retrying(record: flight.record, attempts: flight.attempts + 1, dueAt: dueAt)
+        retrying[sequence] = Retrying(record: flight.record, attempts: flight.attempts + 1, dueAt: dueAt, epoch: expedited)
         return flight.attempts + 1
     }
 
@@ -168,8 +207,11 @@ struct SinkState: Sendable {
         nextToRead = watermark + 1
         inFlight = [:]
         retrying = [:]
-        held = []
-        heldKeys = [:]
+        held = [:]
+        heldCount = 0
+        releasable = []
+        releasableHead = 0
+        releasedWaiting = 0
         blockedKeys = [:]
         generation += 1
     }
@@ -184,8 +226,18 @@ struct SinkState: Sendable {
         }
     }
 
-    private mutating func unblock(_ key: String) {
-        guard let count = blockedKeys[key] else { return }
-        blockedKeys[key] = count > 1 ? count - 1 : nil
+    /// One retry of `key` is resolved; returns whether that released held records.
+    @discardableResult
+    private mutating func unblock(_ key: String) -> Bool {
+        guard let count = blockedKeys[key] else { return false }
+        guard count == 1 else {
+            blockedKeys[key] = count - 1
+            return false
+        }
+        blockedKeys[key] = nil
+        guard let queue = held[key] else { return false }
+        releasable.append(key)
+        releasedWaiting += queue.count
+        return true
     }
 }

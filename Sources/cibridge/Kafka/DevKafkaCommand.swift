@@ -8,7 +8,9 @@ struct DevKafkaCommand: ParsableCommand {
         discussion: """
             Prints the bootstrap servers on the first line, then runs until Ctrl-C. \
             DEVELOPMENT ONLY: the mock cluster keeps only a few MB per partition and nothing \
-            on disk. Topics are created on first use.
+            on disk. Topics are created on first use. With --control, lines on standard input \
+            inject faults: `down [ID|all]`, `up [ID|all]`, `rtt MS [ID|all]`, \
+            `leader TOPIC PARTITION BROKER`, `errors APIKEY CODE [CODE…]` (API key 0 is Produce).
             """
     )
 
@@ -17,6 +19,8 @@ struct DevKafkaCommand: ParsableCommand {
     var port: UInt16?
     @Option(name: .customLong("topic"), help: "Create a topic first, as NAME:PARTITIONS (repeatable).")
     var topics: [String] = []
+    @Flag(help: "Read fault-injection commands from standard input (see above).")
+    var control = false
 
     func validate() throws {
         guard (1...16).contains(brokers) else { throw ValidationError("--brokers must be 1 to 16") }
@@ -39,6 +43,7 @@ struct DevKafkaCommand: ParsableCommand {
             forwarder = try TCPForwarder(port: port, target: first)
             bootstrap = "127.0.0.1:\(port)"
         }
+        if control { DevKafkaControl.startReading(for: cluster) }
         writeStandardOutput(Array((bootstrap + "\n").utf8))
         report("dev-kafka: \(brokers) mock broker(s) at \(cluster.bootstrapServers); development only, a few MB per partition; Ctrl-C stops")
         Interruption.wait()

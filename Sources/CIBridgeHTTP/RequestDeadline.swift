@@ -1,0 +1,131 @@
+import HTTPTypes
+import Metrics
+import NIOCore
+import NIOHTTPTypes
+
+/// Connections closed because no request head arrived in time (idle or slowloris).
+private let headTimeouts = Counter(label: "cibridge_http_head_timeouts_total")
+
+/// Deadlines for slow or stalled clients, one event-loop timer per connection:
+///
+/// - **head**: a request's head must have arrived `timeout` after the
+///   connection opened or the previous response was sent. Otherwise the
+///   connection is closed — whether the client sent nothing (idle keep-alive)
+///   or trickles its headers a byte at a time (slowloris), which the server's
+///   idle timeout alone would never catch because every byte resets it;
+/// - **body**: the body must have fully arrived `timeout` after the head.
+///   Otherwise the answer is 408 and the connection is closed. A request
+///   answered before its body ended (413) also closes the connection, instead
+///   of reading and discarding a body of any size.
+///
+/// As a handler in the pipeline rather than a timeout task racing each
+/// handler's body read: the racing tasks cost about a third of an accepted
+/// callback's CPU (see docs/performance.md).
+final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+    private var expired = false
+    /// Between a request's head and its end.
+    private var reading = false
+
+    init(milliseconds: Int) {
+        self.timeout = .milliseconds(Int64(milliseconds))
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { awaitHead(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        awaitHead(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if expired { return }  // the 408 is on its way; what is left of the request is dropped
+        switch unwrapInboundIn(data) {
+        case .head:
+            reading = true
+            schedule(context: context) { handler, context in handler.expire(context: context) }
+        case .end:
+            reading = false
+            timer?.cancel()
+            timer = nil
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // The handler's own response, if it still comes, must not follow the 408.
+        if expired {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        if reading {
+            // Answered before the body ended (413, or a refusal): close rather than
+            // drain the rest of a body that may be any size.
+            expired = true
+            timer?.cancel()
+            timer = nil
+            let closing = context.eventLoop.makePromise(of: Void.self)
+            closing.futureResult.whenComplete { _ in context.close(promise: nil) }
+            if let promise { closing.futureResult.cascade(to: promise) }
+            context.writeAndFlush(data, promise: closing)
+            return
+        }
+        awaitHead(context: context)
+        context.write(data, promise: promise)
+    }
+
+    /// The next request's head is due within `timeout`.
+    private func awaitHead(context: ChannelHandlerContext) {
+        guard timer == nil, !expired else { return }
+        schedule(context: context) { handler, context in
+            handler.timer = nil
+            headTimeouts.increment()
+            context.close(promise: nil)
+        }
+    }
+
+    private func schedule(context: ChannelHandlerContext, _ action: @escaping (RequestDeadline, ChannelHandlerContext) -> Void) {
+        timer?.cancel()
+        let loopBound = NIOLoopBound((self, context, action), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context, action) = loopBound.value
+            action(handler, context)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func expire(context: ChannelHandlerContext) {
+        timer = nil
+        expired = true
+        Counter(label: "cibridge_callbacks_total", dimensions: [("result", "request_timeout"), ("status", "408")]).increment()
+        let body = ResponseJSON.body([
+            "error": "request_timeout", "message": .string("body not received within \(timeout.nanoseconds / 1_000_000) ms"),
+        ])
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.contentLength] = String(body.readableBytes)
+        headers[.connection] = "close"
+        headers[.init("X-CIBridge-Result")!] = "request_timeout"
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .requestTimeout, headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+}
