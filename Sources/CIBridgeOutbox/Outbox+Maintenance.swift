@@ -10,6 +10,7 @@ extension Outbox {
             try? self.collectGarbage(now: Self.nowMilliseconds())
             let free = (try? SystemFile.freeBytes(self.directory)) ?? .max
             self.state.withLock { $0.freeBytes = free }
+            self.ensureReserve(free: free)
             self.scheduleMaintenance()
         }
     }
@@ -23,13 +24,35 @@ extension Outbox {
         }
         for (name, watermark) in changed {
             let path = cursorsDirectory + "/" + name + CursorFile.suffix
+            let bytes = CursorFile.encode(watermark: watermark)
             do {
-                try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: cursorsDirectory)
+                try SystemFile.replaceAtomically(path, with: bytes, directory: cursorsDirectory)
                 state.withLock { $0.persistedWatermarks[name] = watermark }
             } catch {
-                // Not fatal: the cursor stays behind and records are delivered again after a crash.
+                // A full disk: give up the reserve so the cursor, and then the
+                // deletion of delivered segments, can go ahead.
+                if SystemFile.exists(reservePath), (try? SystemFile.remove(reservePath)) != nil,
+                    (try? SystemFile.replaceAtomically(path, with: bytes, directory: cursorsDirectory)) != nil
+                {
+                    state.withLock { $0.persistedWatermarks[name] = watermark }
+                }
+                // Otherwise not fatal: the cursor stays behind and records are delivered again after a crash.
             }
         }
+    }
+
+    /// Space set aside so that cursors can still be written on a full disk.
+    /// Without it a full disk blocks its own cure: delivered segments are
+    /// deleted only once the cursors that pass them are on disk, and writing a
+    /// cursor needs a little space.
+    static let reserveBytes = 1 << 20
+
+    var reservePath: String { directory + "/reserve" }
+
+    /// Creates the reserve file when it is missing and the disk has room to spare.
+    func ensureReserve(free: Int64) {
+        guard !SystemFile.exists(reservePath), free > configuration.minFreeBytes + Int64(Self.reserveBytes) * 4 else { return }
+        try? SystemFile.replaceAtomically(reservePath, with: [UInt8](repeating: 0, count: Self.reserveBytes), directory: directory)
     }
 
     /// Deletes whole segments that every sink has passed (by persisted cursor, so

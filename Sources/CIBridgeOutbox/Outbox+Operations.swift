@@ -147,7 +147,8 @@ extension Outbox {
                 let watermark = s.sinks[name]!.watermark
                 let pending = Int(s.readableSequence > watermark ? s.readableSequence - watermark : 0)
                 let oldest = s.segments.first { $0.recordCount > 0 && $0.lastSequence > watermark }
-                return (name, watermark, pending, pending > 0 ? oldest?.firstAppendTime.map { now - $0 } : nil)
+                // max(0, …): after the wall clock steps back, "appended in the future" reads as just now.
+                return (name, watermark, pending, pending > 0 ? oldest?.firstAppendTime.map { max(0, now - $0) } : nil)
             }
             return (first, records, records > 0 ? s.readableSequence : nil, s.totalBytes, s.segments.count, sinks, s.quarantined)
         }

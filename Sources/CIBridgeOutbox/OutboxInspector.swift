@@ -93,7 +93,7 @@ public struct OutboxInspector: Sendable {
             let dead = try Outbox.readDeadLetters(directory: directory, sink: name).filter { !$0.requeued }.count
             sinkStatus.append(OutboxStatus.Sink(
                 name: name, watermark: marks[index], pending: pending[index],
-                oldestPendingAgeMilliseconds: oldest[index].map { now - $0 }, deadLetters: dead))
+                oldestPendingAgeMilliseconds: oldest[index].map { max(0, now - $0) }, deadLetters: dead))
         }
         return OutboxStatus(
             directory: directory, firstSequence: first, lastSequence: last, records: records,

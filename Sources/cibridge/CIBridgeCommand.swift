@@ -8,4 +8,9 @@ struct CIBridgeCommand: AsyncParsableCommand {
         version: CIBridgeVersion.current,
         subcommands: [ServeCommand.self, ReplayCommand.self, DecodeCommand.self, OutboxCommand.self, DevKafkaCommand.self, ConsumeCommand.self, ConfigCommand.self, VersionCommand.self]
     )
+
+    /// Arguments from ``ProcessArguments`` (which survives `LD_PRELOAD` shims).
+    static func main() async {
+        await main(ProcessArguments.current)
+    }
 }
