@@ -49,9 +49,9 @@ extension Outbox {
 
     var reservePath: String { directory + "/reserve" }
 
-    /// Creates the reserve file when it is missing and the disk has room to spare.
+    /// Creates the reserve file when it is missing and the disk has twice its size free.
     func ensureReserve(free: Int64) {
-        guard !SystemFile.exists(reservePath), free > configuration.minFreeBytes + Int64(Self.reserveBytes) * 4 else { return }
+        guard free >= Int64(Self.reserveBytes) * 2, !SystemFile.exists(reservePath) else { return }
         try? SystemFile.replaceAtomically(reservePath, with: [UInt8](repeating: 0, count: Self.reserveBytes), directory: directory)
     }
 

@@ -102,6 +102,7 @@ public final class Outbox: Sendable {
                 try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: directory + "/cursors")
             }
         }
+        ensureReserve(free: (try? SystemFile.freeBytes(directory)) ?? 0)
         scheduleMaintenance()
     }
 
