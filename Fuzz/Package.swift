@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
-// libFuzzer target for cibridge's decoder. A package of its own because a
-// fuzzer binary gets its `main` from libFuzzer: it only links when built with
-// `-sanitize=fuzzer`, which the main package's normal build must not need.
+// libFuzzer target for cibridge's decoder. A package of its own because it only
+// links when built with `-sanitize=fuzzer` (its `main` hands over to libFuzzer's
+// driver), which the main package's normal build must not need.
 // Run it with scripts/fuzz.
 import PackageDescription
 
@@ -11,8 +11,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "DecoderFuzzer",
-            dependencies: [.product(name: "CIBridgeCore", package: "cibridge")],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            dependencies: [.product(name: "CIBridgeCore", package: "cibridge")]
         )
     ]
 )

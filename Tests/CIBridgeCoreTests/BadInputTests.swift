@@ -42,6 +42,28 @@ struct BadInputTests {
         #expect(Fixtures.files(in: "bad") == Self.cases.map(\.fixture).sorted())
     }
 
+    /// Inputs the fuzzer (scripts/fuzz) found; each was a finding, fixed.
+    @Test("Every input in Fixtures/fuzz is refused with a one-line, bounded reason", arguments: Fixtures.files(in: "fuzz"))
+    func fuzzFinding(_ fixture: String) throws {
+        let body = try Fixtures.bytes(fixture)
+        for contentType in [nil, "application/xml", "application/json"] {
+            let error = try #require(decodeError(body, contentType: contentType), "\(fixture) decoded")
+            #expect(!error.message.isEmpty && !error.message.contains("\n") && !error.message.contains("\r"), "\(error.message)")
+            #expect(error.message.count <= 206)
+        }
+    }
+
+    @Test("Messages that quote the body are one line and bounded")
+    func quotedInputIsOneLine() throws {
+        let encoding = String(repeating: "x\n", count: 500)
+        let error = try #require(decodeError(Array("<?xml version=\"1.0\" encoding=\"\(encoding)\"?><Response/>".utf8)))
+        #expect(error.code == .unsupportedEncoding)
+        #expect(!error.message.contains("\n"))
+        #expect(error.message.hasSuffix("…"))
+        #expect((201...206).contains(error.message.count))
+        #expect(DecodeError(.malformedXML, "a\u{1B}[31mred\u{2028}").message == "a\\u{1B}[31mred\\u{2028}")
+    }
+
     @Test("10 000-deep XML nesting is refused at the depth limit")
     func deepXML() {
         let body = "<Response>" + String(repeating: "<a>", count: 10_000) + "x" + String(repeating: "</a>", count: 10_000) + "</Response>"

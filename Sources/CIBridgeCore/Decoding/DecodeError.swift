@@ -42,8 +42,31 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public init(_ code: Code, _ message: String, at position: SourcePosition? = nil) {
         self.code = code
-        self.message = message
+        self.message = Self.oneLine(message)
         self.position = position
+    }
+
+    /// Messages quote bits of the body (a name, an encoding): control
+    /// characters are escaped and the message is cut at 200 characters, so a
+    /// hostile body can neither forge log lines nor inflate them.
+    static func oneLine(_ message: String, limit: Int = 200) -> String {
+        var result = ""
+        for scalar in message.unicodeScalars {
+            if result.unicodeScalars.count >= limit {
+                result += "…"
+                break
+            }
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                || scalar.value == 0x2028 || scalar.value == 0x2029:
+                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     /// `LINE:COLUMN: message`, or just the message when there is no position.

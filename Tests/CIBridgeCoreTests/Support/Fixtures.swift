@@ -33,9 +33,9 @@ func envelopes(_ bytes: [UInt8]) throws -> [Envelope] {
 }
 
 /// The error `body` fails with, or `nil` when it decodes.
-func decodeError(_ bytes: [UInt8], limits: DecoderLimits = .standard) -> DecodeError? {
+func decodeError(_ bytes: [UInt8], limits: DecoderLimits = .standard, contentType: String? = nil) -> DecodeError? {
     do {
-        _ = try CallbackDecoder(limits: limits).decode(bytes)
+        _ = try CallbackDecoder(limits: limits).decode(bytes, contentType: contentType)
         return nil
     } catch {
         return error
