@@ -32,6 +32,8 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     private var expired = false
     /// Between a request's head and its end.
     private var reading = false
+    /// Body bytes dropped after the answer.
+    private var dropped = 0
 
     init(milliseconds: Int) {
         self.timeout = .milliseconds(Int64(milliseconds))
@@ -47,7 +49,15 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if expired { return }  // the 408 is on its way; what is left of the request is dropped
+        if expired {
+            // Answered already: what is left of the request is dropped, up to 1 MiB
+            // while the connection lingers (see lingeringClose), then it is cut.
+            if case .body(let buffer) = unwrapInboundIn(data) {
+                dropped += buffer.readableBytes
+                if dropped > 1 << 20 { context.close(promise: nil) }
+            }
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head:
             reading = true
@@ -79,7 +89,7 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
             timer?.cancel()
             timer = nil
             let closing = context.eventLoop.makePromise(of: Void.self)
-            closing.futureResult.whenComplete { _ in context.close(promise: nil) }
+            closing.futureResult.whenComplete { _ in self.lingeringClose(context: context) }
             if let promise { closing.futureResult.cascade(to: promise) }
             context.writeAndFlush(data, promise: closing)
             return
@@ -126,6 +136,16 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         headers[.init("X-CIBridge-Result")!] = "request_timeout"
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .requestTimeout, headerFields: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in self.lingeringClose(context: context) }
+    }
+
+    /// Closes our side first and the connection a second later, reading (and
+    /// dropping, up to 1 MiB) what the client still sends meanwhile: closing at
+    /// once with unread bytes makes the kernel send a reset, and the client may
+    /// lose the answer that was on its way.
+    private func lingeringClose(context: ChannelHandlerContext) {
+        context.close(mode: .output, promise: nil)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .seconds(1)) { loopBound.value.close(promise: nil) }
     }
 }

@@ -78,6 +78,9 @@ public final class KafkaSink: Sendable {
     /// A delivery report (on the producer's poll thread).
     private func delivered(_ report: KafkaDeliveryReport) {
         guard let error = report.error else {
+            logger.trace("kafka delivered", metadata: [
+                "sequence": "\(report.opaque)", "partition": "\(report.partition)", "offset": "\(report.offset)",
+            ])
             outbox.ack(configuration.sinkName, report.opaque)
             statistics.delivered.add(1, ordering: .relaxed)
             return

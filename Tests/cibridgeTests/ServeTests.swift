@@ -225,10 +225,12 @@ extension ServeTests {
         defer { redis.stop() }
         let serve = try ServeProcess(
             arguments: ["--redis-url", redis.url, "--token", Self.token],
-            environment: ["CIBRIDGE_HTTP_MAX_CONNECTIONS": "3", "CIBRIDGE_HTTP_READ_TIMEOUT": "1s"])
+            environment: ["CIBRIDGE_HTTP_MAX_CONNECTIONS": "3", "CIBRIDGE_HTTP_READ_TIMEOUT": "3s"])
         defer { serve.remove() }
         #expect(try await serve.waitUntilReady())
-        try await Task.sleep(for: .milliseconds(1500))  // the readiness probe's kept-alive connection times out
+        // The readiness probe's kept-alive connection times out. (3 s, so that the
+        // checks below, 0.4 s apart, hold on a machine busy with parallel tests.)
+        try await Task.sleep(for: .milliseconds(3500))
         let held = (0..<3).map { _ in openSocket(port: serve.port) }
         try await Task.sleep(for: .milliseconds(200))
         let extra = openSocket(port: serve.port)
@@ -237,7 +239,7 @@ extension ServeTests {
         #expect(!isClosedByPeer(held[0]))
         close(extra)
         // Idle past the read timeout: the server closes them, and there is room again.
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .milliseconds(3500))
         #expect(held.allSatisfy(isClosedByPeer))
         held.forEach { close($0) }
         // A client that trickles its body (never idle, never finished) gets 408 after the read timeout.
@@ -246,12 +248,12 @@ extension ServeTests {
         _ = head.withCString { send(slow, $0, strlen($0), 0) }
         var answer = [UInt8](repeating: 0, count: 512)
         let started = ContinuousClock.now
-        for _ in 0..<15 {  // a byte every 200 ms (shorter than the idle timeout) until the server answers
+        for _ in 0..<40 {  // a byte every 200 ms (shorter than the idle timeout) until the server answers
             try await Task.sleep(for: .milliseconds(200))
             if recv(slow, &answer, answer.count, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0 { break }
             _ = "<".withCString { send(slow, $0, 1, Int32(MSG_NOSIGNAL)) }
         }
-        #expect(ContinuousClock.now - started > .milliseconds(900), "answered before the read timeout")
+        #expect(ContinuousClock.now - started > .milliseconds(2900), "answered before the read timeout")
         let count = recv(slow, &answer, answer.count, Int32(MSG_DONTWAIT))
         let text = count > 0 ? String(decoding: answer[..<count], as: UTF8.self) : ""
         #expect(text.hasPrefix("HTTP/1.1 408"), "a trickled body was answered: \(text)")
