@@ -66,6 +66,14 @@ public final class RedisConnection {
     /// with `redisAppendFormattedCommand` (non-variadic): one copy, no
     /// per-argument allocation.
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+        try send(commands)
+        return try receive(commands.count)
+    }
+
+    /// Writes `commands` to the server without waiting for their replies, so
+    /// that Redis can work on them while the caller prepares the next pipeline.
+    /// Read the replies, in order, with ``receive(_:)``.
+    public func send(_ commands: [[[UInt8]]]) throws(RedisError) {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(commands.reduce(0) { total, command in total + 16 + command.reduce(0) { $0 + $1.count + 16 } })
         for arguments in commands { Self.encode(arguments, into: &buffer) }
@@ -73,9 +81,17 @@ public final class RedisConnection {
             bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
         guard appended == REDIS_OK else { throw connectionError("append") }
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw connectionError("write") }
+        }
+    }
+
+    /// The next `count` replies, in the order their commands were sent.
+    public func receive(_ count: Int) throws(RedisError) -> [RedisReply] {
         var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
+        replies.reserveCapacity(count)
+        for _ in 0..<count {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw connectionError("read") }
             let reply = raw.assumingMemoryBound(to: redisReply.self)

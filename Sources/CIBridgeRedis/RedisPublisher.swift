@@ -21,6 +21,8 @@ final class RedisPublisher: Sendable {
 
     private struct State: ~Copyable {
         var connection: RedisConnection?
+        /// Bumped with every new connection: replies are read only from the connection a pipeline went out on.
+        var generation = 0
         var scriptSHA: [UInt8]?
         var nextAttempt: ContinuousClock.Instant?
         var backoff: Duration = .milliseconds(100)
@@ -33,10 +35,33 @@ final class RedisPublisher: Sendable {
         self.state = Mutex(State())
     }
 
+    /// A pipeline written to Redis whose replies have not been read yet.
+    struct Sent: Sendable {
+        let records: [OutboxRecord]
+        let groups: [Range<Int>]
+        let generation: Int
+        /// Set when the pipeline could not be written: every record failed with it.
+        let failure: RedisError?
+    }
+
     /// Publishes `records` in one pipeline; one outcome per record, in order.
     func publish(_ records: [OutboxRecord]) async -> [Outcome] {
+        await receive(await send(records))
+    }
+
+    /// Writes `records` as one pipeline without waiting for the replies, so that
+    /// Redis works on it while the next one is prepared. Read the outcomes with
+    /// ``receive(_:)``, in the order the pipelines were sent.
+    func send(_ records: [OutboxRecord]) async -> Sent {
         await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.publishBlocking(records)) }
+            queue.async { continuation.resume(returning: self.sendBlocking(records)) }
+        }
+    }
+
+    /// The outcomes of a pipeline from ``send(_:)``: one per record, in order.
+    func receive(_ sent: Sent) async -> [Outcome] {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.receiveBlocking(sent)) }
         }
     }
 
@@ -50,25 +75,51 @@ final class RedisPublisher: Sendable {
         }
     }
 
-    private func publishBlocking(_ records: [OutboxRecord]) -> [Outcome] {
-        state.withLock { s -> [Outcome] in
+    private func sendBlocking(_ records: [OutboxRecord]) -> Sent {
+        state.withLock { s -> Sent in
             do throws(RedisError) {
                 let connection = try connected(&s)
                 if s.scriptSHA == nil { s.scriptSHA = try load(connection) }
-                var outcomes = try send(records, over: connection, sha: s.scriptSHA!)
+                let (commands, groups) = commands(for: records, sha: s.scriptSHA!)
+                try connection.send(commands)
+                return Sent(records: records, groups: groups, generation: s.generation, failure: nil)
+            } catch {
+                fail(&s, error)
+                return Sent(records: records, groups: [], generation: s.generation, failure: error)
+            }
+        }
+    }
+
+    private func receiveBlocking(_ sent: Sent) -> [Outcome] {
+        state.withLock { s -> [Outcome] in
+            if let failure = sent.failure { return sent.records.map { _ in .failed(failure) } }
+            // The connection it went out on broke since: whether Redis ran it is unknown,
+            // so it is retried (the dedupe key makes a second run harmless).
+            guard let connection = s.connection, s.generation == sent.generation else {
+                let error = s.lastError ?? RedisError(.connection, "redis connection lost before the replies were read")
+                return sent.records.map { _ in .failed(error) }
+            }
+            do throws(RedisError) {
+                let replies = try connection.receive(sent.groups.count)
+                var outcomes = Self.outcomes(replies, groups: sent.groups, count: sent.records.count)
                 // The script cache was flushed (restart, SCRIPT FLUSH): load it again and resend those.
                 if outcomes.contains(where: { if case .failed(let e) = $0 { return e.replyCode == "NOSCRIPT" } else { return false } }) {
                     s.scriptSHA = try load(connection)
-                    outcomes = try send(records, over: connection, sha: s.scriptSHA!)
+                    let (commands, groups) = commands(for: sent.records, sha: s.scriptSHA!)
+                    outcomes = Self.outcomes(try connection.pipeline(commands), groups: groups, count: sent.records.count)
                 }
                 return outcomes
             } catch {
-                health.failed(error)
-                s.connection = nil
-                s.lastError = error
-                return records.map { _ in .failed(error) }
+                fail(&s, error)
+                return sent.records.map { _ in .failed(error) }
             }
         }
+    }
+
+    private func fail(_ s: inout State, _ error: RedisError) {
+        health.failed(error)
+        s.connection = nil
+        s.lastError = error
     }
 
     /// The open connection, or a new one when backoff allows.
@@ -83,6 +134,7 @@ final class RedisPublisher: Sendable {
             let connection = try RedisConnection(
                 url: configuration.url, connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
             s.connection = connection
+            s.generation += 1
             s.scriptSHA = nil
             s.backoff = .milliseconds(100)
             s.nextAttempt = nil
@@ -105,7 +157,8 @@ final class RedisPublisher: Sendable {
         }
     }
 
-    private func send(_ records: [OutboxRecord], over connection: RedisConnection, sha: [UInt8]) throws(RedisError) -> [Outcome] {
+    /// One `EVALSHA` per `recordsPerCall` records, and which records each covers.
+    private func commands(for records: [OutboxRecord], sha: [UInt8]) -> ([[[UInt8]]], [Range<Int>]) {
         let ttl = Array(String(configuration.dedupeSeconds).utf8)
         let maxLength = Array(String(configuration.maxLength).utf8)
         var commands: [[[UInt8]]] = []
@@ -129,9 +182,13 @@ final class RedisPublisher: Sendable {
             groups.append(start..<end)
             start = end
         }
-        let replies = try connection.pipeline(commands)
+        return (commands, groups)
+    }
+
+    /// One outcome per record from the replies of its pipeline.
+    private static func outcomes(_ replies: [RedisReply], groups: [Range<Int>], count: Int) -> [Outcome] {
         var outcomes: [Outcome] = []
-        outcomes.reserveCapacity(records.count)
+        outcomes.reserveCapacity(count)
         for (reply, group) in zip(replies, groups) {
             switch reply {
             case .array(let results) where results.count == group.count:

@@ -36,14 +36,26 @@ public final class RedisSink: Sendable {
     /// Each connection is a lane with its own task and queue; a batch from the
     /// outbox is split over the lanes by key and the loop goes on to the next
     /// batch while Redis works, so preparing and publishing overlap. A lane
-    /// publishes its parts in order, so records of one key keep their order.
+    /// keeps up to two pipelines in flight on its connection when it has the
+    /// work (Redis runs one while the lane reads the other's replies and writes
+    /// the next), and sends its parts in order, so records of one key keep their order.
     public func run() async throws {
         logger.info("redis sink started", metadata: ["url": "\(configuration.url)", "connections": "\(publishers.count)"])
-        let lanes = publishers.map { _ in AsyncStream<[OutboxRecord]>.makeStream() }
+        let lanes = publishers.map { _ in RedisLaneQueue() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (publisher, lane) in zip(publishers, lanes) {
                 group.addTask {
-                    for await part in lane.stream { await self.publish(part, with: publisher) }
+                    var inFlight: [RedisPublisher.Sent] = []
+                    while true {
+                        // A new pipeline: wait for work only when nothing is in flight.
+                        if inFlight.count < 2, let part = inFlight.isEmpty ? await lane.next() : lane.poll() {
+                            inFlight.append(await publisher.send(part))
+                            continue
+                        }
+                        guard !inFlight.isEmpty else { break }
+                        let sent = inFlight.removeFirst()
+                        await self.resolve(sent.records, await publisher.receive(sent))
+                    }
                     await publisher.disconnect()
                 }
             }
@@ -51,22 +63,21 @@ public final class RedisSink: Sendable {
                 for try await batch in outbox.batches(for: configuration.sinkName, limit: configuration.batchSize) {
                     var parts = Array(repeating: [OutboxRecord](), count: lanes.count)
                     for record in batch { parts[Self.lane(of: record.key, count: lanes.count)].append(record) }
-                    for (lane, part) in zip(lanes, parts) where !part.isEmpty { lane.continuation.yield(part) }
+                    for (lane, part) in zip(lanes, parts) where !part.isEmpty { lane.push(part) }
                     if Task.isCancelled { break }
                 }
             } catch {
                 logger.error("redis sink stopped", metadata: ["error": "\(error)"])
             }
-            for lane in lanes { lane.continuation.finish() }
+            for lane in lanes { lane.finish() }
             try await group.waitForAll()
         }
         logger.info("redis sink stopped")
     }
 
-    /// Publishes `records` on one connection and resolves each in the outbox.
-    private func publish(_ records: [OutboxRecord], with publisher: RedisPublisher) async {
+    /// Resolves each record in the outbox by its outcome.
+    private func resolve(_ records: [OutboxRecord], _ outcomes: [RedisPublisher.Outcome]) async {
         let sink = configuration.sinkName
-        let outcomes = await publisher.publish(records)
         for (record, outcome) in zip(records, outcomes) {
             switch outcome {
             case .added:
