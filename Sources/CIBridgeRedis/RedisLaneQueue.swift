@@ -17,9 +17,13 @@ final class RedisLaneQueue: Sendable {
         mutating func take() -> [OutboxRecord]? {
             guard head < parts.count else { return nil }
             let part = parts[head]
+            parts[head] = []  // the lane owns it now: do not keep its records alive here
             head += 1
             if head == parts.count {
                 parts.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 64 && head * 2 >= parts.count {
+                parts.removeFirst(head)
                 head = 0
             }
             return part
