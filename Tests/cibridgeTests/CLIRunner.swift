@@ -30,6 +30,7 @@ struct CLIRunner {
     static func run(
         _ arguments: [String], stdin: Data? = nil, executable: URL? = nil, timeout: TimeInterval = 60
     ) throws -> Result {
+        ignoreBrokenPipes()
         let process = Process()
         process.executableURL = executable ?? productsDirectory.appendingPathComponent("cibridge")
         process.arguments = arguments

@@ -13,6 +13,7 @@ final class ServeProcess {
     let errors = ByteCollector()
 
     init(arguments: [String], outbox: String? = nil, environment: [String: String] = [:]) throws {
+        ignoreBrokenPipes()
         port = RedisServer.freePort()
         self.outbox = outbox ?? NSTemporaryDirectory() + "cibridge-serve-" + UUID().uuidString
         process.executableURL = CLIRunner.productsDirectory.appendingPathComponent("cibridge")

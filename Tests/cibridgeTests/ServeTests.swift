@@ -245,7 +245,7 @@ extension ServeTests {
         // A client that trickles its body (never idle, never finished) gets 408 after the read timeout.
         let slow = openSocket(port: serve.port)
         let head = "POST /callbacks/\(Self.token) HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: 1000\r\n\r\n"
-        _ = head.withCString { send(slow, $0, strlen($0), 0) }
+        _ = head.withCString { send(slow, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         var answer = [UInt8](repeating: 0, count: 512)
         let started = ContinuousClock.now
         for _ in 0..<40 {  // a byte every 200 ms (shorter than the idle timeout) until the server answers
