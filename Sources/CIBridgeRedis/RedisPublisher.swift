@@ -44,11 +44,6 @@ final class RedisPublisher: Sendable {
         let failure: RedisError?
     }
 
-    /// Publishes `records` in one pipeline; one outcome per record, in order.
-    func publish(_ records: [OutboxRecord]) async -> [Outcome] {
-        await receive(await send(records))
-    }
-
     /// Writes `records` as one pipeline without waiting for the replies, so that
     /// Redis works on it while the next one is prepared. Read the outcomes with
     /// ``receive(_:)``, in the order the pipelines were sent.

@@ -73,10 +73,9 @@ struct FaultMatrixTests {
         defer { mount.remove() }
         let redis = try RedisServer()
         defer { redis.stop() }
-        let redisPort = redis.port
         redis.kill()
         let serve = try ServeProcess(
-            arguments: ["--redis-url", "redis://127.0.0.1:\(redisPort)", "--token", Self.token], outbox: mount.path + "/outbox",
+            arguments: ["--redis-url", redis.url, "--token", Self.token], outbox: mount.path + "/outbox",
             environment: [
                 "CIBRIDGE_OUTBOX_SEGMENT_SIZE": "64KiB", "CIBRIDGE_OUTBOX_MIN_FREE": "0", "CIBRIDGE_OUTBOX_RETENTION": "0s",
             ])
@@ -98,7 +97,6 @@ struct FaultMatrixTests {
         let metrics = try await metricsText(serve)
         // Space comes back when Redis does: delivered segments are deleted (retention 0s).
         try redis.start()
-        let restarted = redis
         #expect(try await serve.waitUntilDrained(seconds: 60), "\(serve.errors.text)")
         var acceptedAgain = false
         for _ in 0..<50 where !acceptedAgain {
@@ -108,7 +106,7 @@ struct FaultMatrixTests {
         }
         #expect(try await serve.waitUntilDrained(seconds: 30))
         let reserveAfter = FileManager.default.fileExists(atPath: serve.outbox + "/reserve")
-        let inRedis = Set(try envelopesInRedis(restarted).keys)
+        let inRedis = Set(try envelopesInRedis(redis).keys)
         let lost = acknowledged.subtracting(inRedis).count
         let logged = serve.errors.text.split(separator: "\n").first { $0.contains("outbox") && $0.contains("503") } ?? "nothing"
         print("fault: disk full: after \(acknowledged.count - 1) accepted, answered \(refused.status) \(Self.code(refused.body)) with Retry-After \(refused.retryAfter ?? "none"); "
@@ -144,9 +142,8 @@ struct FaultMatrixTests {
     func damagedOutboxAtStart() async throws {
         let redis = try RedisServer()
         defer { redis.stop() }
-        let redisPort = redis.port
         redis.kill()
-        let serve = try ServeProcess(arguments: ["--redis-url", "redis://127.0.0.1:\(redisPort)", "--token", Self.token])
+        let serve = try ServeProcess(arguments: ["--redis-url", redis.url, "--token", Self.token])
         defer { serve.remove() }
         #expect(try await serve.waitUntilReady())
         let first = try await post(serve, 0..<40)
@@ -162,14 +159,13 @@ struct FaultMatrixTests {
         try Data("not a cursor\n".utf8).write(to: URL(fileURLWithPath: serve.outbox + "/cursors/redis.cursor"))
 
         try redis.start()
-        let restarted = redis
-        let again = try ServeProcess(arguments: ["--redis-url", restarted.url, "--token", Self.token], outbox: serve.outbox)
+        let again = try ServeProcess(arguments: ["--redis-url", redis.url, "--token", Self.token], outbox: serve.outbox)
         defer { again.kill() }
         #expect(try await again.waitUntilReady(), "\(again.errors.text)")
         #expect(try await again.waitUntilDrained(seconds: 30))
         let status = try CLIRunner.run(["outbox", "status", "--dir", serve.outbox])
         let notes = again.errors.text.split(separator: "\n").filter { $0.contains("outbox recovery") }
-        let inRedis = Set(try envelopesInRedis(restarted).keys)
+        let inRedis = Set(try envelopesInRedis(redis).keys)
         let missing = first.ids.subtracting(inRedis)
         let quarantined = Int(status.stdout.firstMatch(of: /quarantined (\d+)/)?.1 ?? "") ?? -1
         print("fault: damaged segment + garbage cursor: started, \(notes.count) recovery note(s) logged (\(notes.first.map { String($0.suffix(140)) } ?? "")); "
@@ -202,10 +198,9 @@ struct FaultMatrixTests {
         try "+0".write(toFile: clock, atomically: true, encoding: .utf8)
         let redis = try RedisServer()
         defer { redis.stop() }
-        let redisPort = redis.port
         redis.kill()
         let serve = try ServeProcess(
-            arguments: ["--redis-url", "redis://127.0.0.1:\(redisPort)", "--token", Self.token],
+            arguments: ["--redis-url", redis.url, "--token", Self.token],
             environment: [
                 "LD_PRELOAD": library, "FAKETIME_TIMESTAMP_FILE": clock, "FAKETIME_NO_CACHE": "1",
                 // Only the wall clock moves, as with an NTP step or an operator's `date -s`.
@@ -257,14 +252,10 @@ struct FaultMatrixTests {
     }
 
     func postOne(_ serve: ServeProcess, _ n: Int) async throws -> (Int, String, String?) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(serve.port)/callbacks/\(Self.token)")!)
-        request.httpMethod = "POST"
-        request.httpBody = try ServeTests.callbackBody(n)
-        request.setValue("application/xml", forHTTPHeaderField: "Content-Type")
-        request.timeoutInterval = 15
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = response as? HTTPURLResponse
-        return (http?.statusCode ?? 0, String(decoding: data, as: UTF8.self), http?.value(forHTTPHeaderField: "Retry-After"))
+        let (status, data, http) = try await ServeProcess.request(
+            port: serve.port, "POST", "/callbacks/\(Self.token)", body: try ServeTests.callbackBody(n),
+            headers: ["Content-Type": "application/xml"])
+        return (status, String(decoding: data, as: UTF8.self), http?.value(forHTTPHeaderField: "Retry-After"))
     }
 
     static func ids(_ body: String) -> [String] {

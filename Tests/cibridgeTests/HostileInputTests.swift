@@ -167,13 +167,10 @@ struct HostileInputTests {
     /// A valid callback through URLSession (keep-alive, like a real client); returns the status.
     static func postValid(port: Int, n: Int) async -> (status: Int, failure: String) {
         do {
-            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/callbacks/\(token)")!)
-            request.httpMethod = "POST"
-            request.httpBody = try ServeTests.callbackBody(n)
-            request.setValue("application/xml", forHTTPHeaderField: "Content-Type")
-            request.timeoutInterval = 15
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data.prefix(200), as: UTF8.self))
+            let (status, data, _) = try await ServeProcess.request(
+                port: port, "POST", "/callbacks/\(token)", body: try ServeTests.callbackBody(n),
+                headers: ["Content-Type": "application/xml"])
+            return (status, String(decoding: data.prefix(200), as: UTF8.self))
         } catch {
             return (0, "\(error)".prefix(200).description)
         }

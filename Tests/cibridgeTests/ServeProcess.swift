@@ -58,13 +58,23 @@ final class ServeProcess {
     }
 
     func request(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Int, Data) {
+        let (status, data, _) = try await Self.request(port: port, method, path, body: body, headers: headers)
+        return (status, data)
+    }
+
+    /// One request to 127.0.0.1:`port` through URLSession (keep-alive, like a
+    /// real client), for tasks that must not capture the process object.
+    static func request(port: Int, _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:])
+        async throws -> (status: Int, body: Data, response: HTTPURLResponse?)
+    {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.httpBody = body
         request.timeoutInterval = 15
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        let http = response as? HTTPURLResponse
+        return (http?.statusCode ?? 0, data, http)
     }
 
     /// SIGTERM, then waits; returns the exit status (or nil when it did not stop in time).
