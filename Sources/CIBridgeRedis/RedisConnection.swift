@@ -11,7 +11,14 @@ import Glibc
 /// Commands are binary-safe argument lists, sent in pipelined batches: encoded
 /// as RESP into one buffer, appended with `redisAppendFormattedCommand`, then
 /// all replies read. Replies are copied into ``RedisReply`` and freed at once.
+///
+/// hiredis writes with plain `write(2)`: a pipeline written to a Redis that has
+/// just died would raise SIGPIPE and kill the whole process. The first
+/// connection therefore sets SIGPIPE to ignored for the process, so such a
+/// write fails with `EPIPE` (a connection error, retried) instead.
 public final class RedisConnection {
+    private static let brokenPipesIgnored: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     private let context: UnsafeMutablePointer<redisContext>
     public let url: RedisURL
 
@@ -21,6 +28,7 @@ public final class RedisConnection {
     ///   - commandTimeout: for every command afterwards; a timeout breaks the connection.
     public init(url: RedisURL, connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5)) throws(RedisError) {
         self.url = url
+        Self.brokenPipesIgnored
         let connect = Self.timeval(connectTimeout)
         let made: UnsafeMutablePointer<redisContext>?
         switch url.endpoint {

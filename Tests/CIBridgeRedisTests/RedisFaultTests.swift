@@ -45,6 +45,19 @@ struct RedisFaultTests {
         #expect(bed.sink.statistics.retried.load(ordering: .relaxed) > 0)
     }
 
+    @Test("A large pipeline written to a Redis that has died fails with an error; SIGPIPE does not kill the process")
+    func brokenPipe() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let connection = try RedisConnection(url: RedisURL(server.url))
+        #expect(try connection.command([Array("PING".utf8)]).text == "PONG")
+        server.kill()
+        // 16 MiB: far more than the socket buffers, so hiredis writes again after the reset.
+        let value = [UInt8](repeating: 0x61, count: 1 << 20)
+        let commands = (0..<16).map { index in [Array("SET".utf8), Array("k\(index)".utf8), value] }
+        #expect(throws: RedisError.self) { try connection.pipeline(commands) }
+    }
+
     @Test("CLIENT PAUSE longer than the command timeout: timeouts, retries, nothing lost, no duplicates")
     func clientPause() async throws {
         let bed = try RedisTestbed(commandTimeout: .milliseconds(300))
