@@ -39,7 +39,9 @@ public struct KafkaSinkConfiguration: Sendable {
     /// retries, no duplicates from librdkafka's own retries), lz4, a short
     /// linger to batch, and a finite message timeout — across long outages the
     /// outbox holds the data, not librdkafka's memory. Reconnection backs off to
-    /// 2 s at most (librdkafka: 10 s), so delivery resumes soon after a broker is back.
+    /// 500 ms at most (librdkafka: 10 s): records for a partition whose leader is
+    /// still in backoff hold up the outbox's in-flight window for everyone, so
+    /// the last broker to be reconnected sets when the whole drain resumes.
     public static let safeDefaults: [String: String] = [
         "enable.idempotence": "true",
         "acks": "all",
@@ -49,7 +51,7 @@ public struct KafkaSinkConfiguration: Sendable {
         "queue.buffering.max.messages": "200000",
         "batch.num.messages": "10000",
         "socket.keepalive.enable": "true",
-        "reconnect.backoff.max.ms": "2000",
+        "reconnect.backoff.max.ms": "500",
         "client.id": "cibridge",
         "log_level": "4",
     ]
