@@ -19,7 +19,10 @@ public final class KafkaProducer: @unchecked Sendable {
     private let logger: Logger
 
     /// Creates the producer with `properties` (any librdkafka property) and
-    /// starts polling. `onDelivery` runs on the poll thread.
+    /// starts polling. `onDelivery` runs on the poll thread; `onConnectivity`
+    /// too, with `false` when librdkafka reports every broker down and `true`
+    /// when the first delivery or metadata answer after that ends the outage
+    /// (while it lasts, the poll thread asks for metadata every 500 ms).
     public init(
         properties: [String: String], logger: Logger,
         onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void,
@@ -45,10 +48,23 @@ public final class KafkaProducer: @unchecked Sendable {
         self.router = router
         // The thread cannot outlive the handle: deinit stops and joins it first.
         let address = Int(bitPattern: handle)
-        let thread = Thread { [poller] in
+        let thread = Thread { [poller, router] in
             let handle = OpaquePointer(bitPattern: address)
+            let probeEvery = ContinuousClock.Duration.milliseconds(500)
+            var nextProbe = ContinuousClock.now
             while !poller.stopped.load(ordering: .acquiring) {
                 rd_kafka_poll(handle, 100)
+                // Every broker was down: ask for metadata now and then, so a cluster
+                // that is back is noticed even when no message is queued to find out.
+                let router = router.takeUnretainedValue()
+                if !router.isReachable, ContinuousClock.now >= nextProbe {
+                    nextProbe = ContinuousClock.now + probeEvery
+                    var metadata: UnsafePointer<rd_kafka_metadata>?
+                    if rd_kafka_metadata(handle, 0, nil, &metadata, 250) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                        router.reachable()
+                    }
+                    if let metadata { rd_kafka_metadata_destroy(metadata) }
+                }
             }
             poller.done.signal()
         }
@@ -143,6 +159,20 @@ final class DeliveryRouter: Sendable {
     let onFatal: @Sendable (KafkaError) -> Void
     let onConnectivity: @Sendable (Bool) -> Void
     let logger: Logger
+    private let reachableFlag = Atomic<Bool>(true)
+
+    /// False from librdkafka's "all brokers down" until the next delivery or metadata answer.
+    var isReachable: Bool { reachableFlag.load(ordering: .relaxed) }
+
+    /// A broker answered: tells `onConnectivity` when that ends an outage.
+    func reachable() {
+        if !reachableFlag.exchange(true, ordering: .relaxed) { onConnectivity(true) }
+    }
+
+    /// librdkafka reported every broker down.
+    func unreachable() {
+        if reachableFlag.exchange(false, ordering: .relaxed) { onConnectivity(false) }
+    }
 
     init(
         onDelivery: @escaping @Sendable (KafkaDeliveryReport) -> Void, onFatal: @escaping @Sendable (KafkaError) -> Void,
@@ -175,7 +205,7 @@ private func deliveryCallback(
         // duplicate with the same CloudEvents id.
         error = KafkaError(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "acknowledged without an offset (duplicate sequence); sending again")
     }
-    if error == nil { router.onConnectivity(true) }
+    if error == nil { router.reachable() }
     router.onDelivery(
         KafkaDeliveryReport(opaque: sequence, error: error, partition: message.pointee.partition, offset: message.pointee.offset))
 }
@@ -192,7 +222,7 @@ private func errorCallback(_ handle: OpaquePointer?, _ code: Int32, _ reason: Un
         router.logger.error("kafka producer fatal error", metadata: ["error": "\(fatal)"])
         router.onFatal(fatal)
     } else {
-        if code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue { router.onConnectivity(false) }
+        if code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue { router.unreachable() }
         router.logger.warning("kafka client error", metadata: ["error": "\(error)"])
     }
 }

@@ -19,7 +19,8 @@ public final class KafkaSink: Sendable {
     private let fatal = Atomic<Bool>(false)
     private let connected = Atomic<Bool>(true)
 
-    /// False after librdkafka reported every broker down, true again after the next delivery.
+    /// False after librdkafka reported every broker down, true again after the
+    /// next delivery or metadata answer.
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
 
     public init(outbox: Outbox, configuration: KafkaSinkConfiguration, logger: Logger) throws(KafkaError) {
@@ -72,7 +73,18 @@ public final class KafkaSink: Sendable {
             properties: configuration.effectiveProperties, logger: logger,
             onDelivery: { [weak self] report in self?.delivered(report) },
             onFatal: { [weak self] _ in self?.fatal.store(true, ordering: .releasing) },
-            onConnectivity: { [weak self] up in self?.connected.store(up, ordering: .relaxed) })
+            onConnectivity: { [weak self] up in self?.connectivity(up) })
+    }
+
+    /// The cluster became unreachable, or reachable again (on the poll thread).
+    /// Back after an outage: every record waiting for its retry is due now —
+    /// after a long outage its next retry may be a minute away.
+    private func connectivity(_ up: Bool) {
+        connected.store(up, ordering: .relaxed)
+        if up {
+            logger.info("kafka brokers reachable again")
+            outbox.expediteRetries(configuration.sinkName)
+        }
     }
 
     /// A delivery report (on the producer's poll thread).

@@ -80,6 +80,19 @@ extension Outbox {
         return attempt
     }
 
+    /// `sink`'s target is reachable again (a connection came back after failing):
+    /// every record waiting for its retry time is due now, so a backlog starts
+    /// draining at once instead of at the next retry, which after a long outage
+    /// is up to ``RetryPolicy/maxMilliseconds`` away.
+    public func expediteRetries(_ sink: String) {
+        let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard s.sinks[sink]?.expediteRetries() == true else { return nil }
+            s.signalled[sink] = true
+            return s.sinkWaiters.removeValue(forKey: sink)
+        }
+        wake?.resume()
+    }
+
     /// `sink` gave up on `sequence` for good: the record is kept in the sink's
     /// dead-letter log with `reason` (durably, before this returns) and no longer
     /// holds back anything.

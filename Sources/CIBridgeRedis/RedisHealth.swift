@@ -3,12 +3,15 @@ import Synchronization
 
 /// The sink's view of Redis, shared by its connections so that an outage is
 /// logged as one line, and its end as one more, however many connections see it.
+/// Its end also calls `onRecovery` once (the sink makes its waiting retries due).
 final class RedisHealth: Sendable {
     private let lastError = Mutex<RedisError?>(nil)
     private let logger: Logger
+    private let onRecovery: @Sendable () -> Void
 
-    init(logger: Logger) {
+    init(logger: Logger, onRecovery: @escaping @Sendable () -> Void = {}) {
         self.logger = logger
+        self.onRecovery = onRecovery
     }
 
     /// Whether the last attempt reached Redis.
@@ -31,6 +34,9 @@ final class RedisHealth: Sendable {
             defer { last = nil }
             return last != nil
         }
-        if wasDown { logger.info("redis connected again", metadata: ["url": "\(url)"]) }
+        if wasDown {
+            logger.info("redis connected again", metadata: ["url": "\(url)"])
+            onRecovery()
+        }
     }
 }

@@ -117,6 +117,10 @@ final class RedisPublisher: Sendable {
         s.lastError = error
     }
 
+    /// Reconnection attempts back off from 100 ms to this: a refused connect
+    /// costs next to nothing, and a sink that is down probes this often.
+    static let maximumBackoff: Duration = .seconds(1)
+
     /// The open connection, or a new one when backoff allows.
     private func connected(_ s: inout State) throws(RedisError) -> RedisConnection {
         if let connection = s.connection { return connection }
@@ -138,7 +142,7 @@ final class RedisPublisher: Sendable {
             return connection
         } catch {
             s.nextAttempt = ContinuousClock.now + s.backoff
-            s.backoff = min(s.backoff * 2, .seconds(5))
+            s.backoff = min(s.backoff * 2, Self.maximumBackoff)
             throw error
         }
     }

@@ -1,4 +1,5 @@
 import CIBridgeOutbox
+import Dispatch
 import Logging
 import Synchronization
 
@@ -26,7 +27,8 @@ public final class RedisSink: Sendable {
         self.outbox = outbox
         self.configuration = configuration
         self.logger = logger
-        let health = RedisHealth(logger: logger)
+        let sinkName = configuration.sinkName
+        let health = RedisHealth(logger: logger, onRecovery: { outbox.expediteRetries(sinkName) })
         self.health = health
         self.publishers = (0..<configuration.connections).map { _ in RedisPublisher(configuration: configuration, health: health) }
     }
@@ -42,6 +44,16 @@ public final class RedisSink: Sendable {
     public func run() async throws {
         logger.info("redis sink started", metadata: ["url": "\(configuration.url)", "connections": "\(publishers.count)"])
         let lanes = publishers.map { _ in RedisLaneQueue() }
+        // While Redis is unreachable, records wait for their retries, which after a
+        // long outage are up to a minute apart: probe instead, and make them all
+        // due the moment a connection succeeds (RedisHealth's onRecovery).
+        let probe = Task { [health, configuration] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                if !health.isConnected, await Self.probe(configuration) { health.connected(configuration.url) }
+            }
+        }
+        defer { probe.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (publisher, lane) in zip(publishers, lanes) {
                 group.addTask {
@@ -73,6 +85,21 @@ public final class RedisSink: Sendable {
             try await group.waitForAll()
         }
         logger.info("redis sink stopped")
+    }
+
+    private static let probeQueue = DispatchQueue(label: "cibridge.redis.probe")
+
+    /// Whether a new connection to Redis answers `PING`. A connection of its
+    /// own: the lanes' connections may have pipelines in flight.
+    static func probe(_ configuration: RedisSinkConfiguration) async -> Bool {
+        await withCheckedContinuation { continuation in
+            probeQueue.async {
+                let connection = try? RedisConnection(
+                    url: configuration.url, connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
+                let reply = try? connection?.command([Array("PING".utf8)])
+                if case .status = reply { continuation.resume(returning: true) } else { continuation.resume(returning: false) }
+            }
+        }
     }
 
     /// Resolves each record in the outbox by its outcome.

@@ -100,6 +100,34 @@ struct KafkaSinkFaultTests {
         #expect(ids.count == 100)
     }
 
+    @Test("Brokers back after an outage: delivery resumes within seconds, not at the next retry (a minute away)")
+    func resumesWhenBrokersReturn() async throws {
+        // Retries 30–60 s apart, as after a long outage; librdkafka gives messages up after 1 s.
+        let bed = try KafkaTestbed(
+            properties: ["message.timeout.ms": "1000"], retry: RetryPolicy(baseMilliseconds: 60_000, maxMilliseconds: 60_000))
+        defer { bed.remove() }
+        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        #expect(try await bed.waitUntilDelivered())
+        try bed.cluster.setAllBrokers(up: false)
+        try await bed.append(Array(try workflowEnvelopes(workflows: 4, jobsEach: 5).dropFirst()))
+        let started = Date()
+        while (bed.sink.statistics.retried.load(ordering: .relaxed) < 19 || bed.sink.isConnected) && Date().timeIntervalSince(started) < 15 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(bed.sink.statistics.retried.load(ordering: .relaxed) == 19)
+        #expect(!bed.sink.isConnected)
+        try await Task.sleep(for: .seconds(1))  // the metadata probe keeps failing meanwhile
+        try bed.cluster.setAllBrokers(up: true)
+        let back = Date()
+        #expect(try await bed.waitUntilDelivered(seconds: 15))
+        let resumed = Date().timeIntervalSince(back)
+        #expect(resumed < 4, "took \(resumed) s")
+        #expect(bed.sink.isConnected)
+        await bed.stop()
+        let ids = Set(try bed.readAll("ci.task-finish", expect: 20).compactMap { EnvelopeFields(json: $0.value)?["id"] })
+        #expect(ids.count == 20)
+    }
+
     @Test("Injected retriable produce errors (leader change, timeouts) are retried until delivered")
     func retriableErrors() async throws {
         let bed = try KafkaTestbed()

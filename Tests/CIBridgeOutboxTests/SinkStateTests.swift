@@ -46,6 +46,23 @@ struct SinkStateTests {
         #expect(state.nextRetryDue == 5_000)
     }
 
+    @Test("The sink says its destination is back: every waiting retry is due at once, later ones keep their time")
+    func expediteOnReconnect() {
+        var state = SinkState(name: "s", watermark: 0)
+        #expect(state.expediteRetries() == false)
+        _ = state.receive([record(1, "A"), record(2, "B")], through: 2)
+        state.retry(1, dueAt: 60_000)
+        state.retry(2, dueAt: 45_000)
+        #expect(state.dispatch(now: 0, limit: 10).isEmpty)
+        #expect(state.expediteRetries() == true)
+        #expect(state.nextRetryDue == .min)
+        #expect(state.dispatch(now: 0, limit: 10).map(\.sequence) == [1, 2])
+        // Failing again after the expedite: back to their own backoff.
+        state.retry(1, dueAt: 120_000)
+        #expect(state.nextRetryDue == 120_000)
+        #expect(state.dispatch(now: 0, limit: 10).isEmpty)
+    }
+
     @Test("Released keys drain in full batches: no wake-up per key, order kept within each key")
     func releaseInBatches() {
         var state = SinkState(name: "s", watermark: 0)

@@ -58,6 +58,33 @@ struct RedisFaultTests {
         #expect(throws: RedisError.self) { try connection.pipeline(commands) }
     }
 
+    @Test("Redis back after an outage: delivery resumes within a second, not at the next retry (a minute away)")
+    func resumesWhenRedisReturns() async throws {
+        let server = try RedisServer()
+        // Retries 30–60 s apart, as after a long outage.
+        let bed = try RedisTestbed(server: server, retry: RetryPolicy(baseMilliseconds: 60_000, maxMilliseconds: 60_000))
+        defer { bed.remove() }
+        server.kill()
+        try await bed.append(try workflowEnvelopes(workflows: 5, jobsEach: 20))
+        let started = Date()
+        while bed.sink.statistics.retried.load(ordering: .relaxed) < 100 && Date().timeIntervalSince(started) < 10 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(bed.sink.statistics.retried.load(ordering: .relaxed) == 100)
+        #expect(!bed.sink.isConnected)
+        try await Task.sleep(for: .milliseconds(1500))  // the probe keeps failing meanwhile
+        try server.start()
+        let back = Date()
+        #expect(try await bed.waitUntilDelivered(seconds: 10))
+        let resumed = Date().timeIntervalSince(back)
+        #expect(resumed < 3, "took \(resumed) s")
+        #expect(bed.sink.isConnected)
+        await bed.stop()
+        let counts = try idCounts(bed, workflows: 5)
+        #expect(counts.count == 100)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+    }
+
     @Test("CLIENT PAUSE longer than the command timeout: timeouts, retries, nothing lost, no duplicates")
     func clientPause() async throws {
         let bed = try RedisTestbed(commandTimeout: .milliseconds(300))

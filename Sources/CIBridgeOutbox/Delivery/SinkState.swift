@@ -163,6 +163,14 @@ struct SinkState: Sendable {
         return expedite || (releasedWaiting > 0 && (releasedWaiting >= 256 || inFlight.isEmpty))
     }
 
+    /// The sink's target is reachable again: every waiting retry is due now.
+    /// Returns whether any was waiting.
+    mutating func expediteRetries() -> Bool {
+        guard !retrying.isEmpty else { return false }
+        expedited += 1
+        return true
+    }
+
     /// The sink failed to deliver `sequence` for now; try again at `dueAt`.
     /// Returns the attempt number, or `nil` when the sequence is not in flight.
     @discardableResult

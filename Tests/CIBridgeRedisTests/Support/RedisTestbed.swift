@@ -15,13 +15,14 @@ final class RedisTestbed {
 
     init(
         server: RedisServer? = nil, url: String? = nil, streams: [String]? = nil, maxLength: Int = 100_000,
-        commandTimeout: Duration = .seconds(5), dedupeSeconds: Int = 86_400, logger: Logger? = nil
+        commandTimeout: Duration = .seconds(5), dedupeSeconds: Int = 86_400, logger: Logger? = nil,
+        retry: RetryPolicy = RetryPolicy(baseMilliseconds: 50, maxMilliseconds: 400)
     ) throws {
         self.server = try server ?? RedisServer()
         directory = NSTemporaryDirectory() + "cibridge-redis-test-" + UUID().uuidString
         outbox = try Outbox(
             directory: directory,
-            configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0, retry: RetryPolicy(baseMilliseconds: 50, maxMilliseconds: 400)))
+            configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0, retry: retry))
         var quiet = Logger(label: "test.redis")
         quiet.logLevel = .critical
         var configuration = RedisSinkConfiguration(
