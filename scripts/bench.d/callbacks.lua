@@ -20,6 +20,7 @@ local function slurp(path)
 end
 
 function init(args)
+    math.randomseed(os.time() + (tid or 0))
     local dir = os.getenv("BENCH_FIXTURES")
     bodies = {
         { slurp(dir .. "/case1-task-api.xml"), "application/xml" },
@@ -30,10 +31,18 @@ function init(args)
     run = tonumber(os.getenv("BENCH_RUN") or "0")  -- ids stay unique across the runs of one bench
 end
 
--- BENCH_DELAY_MS: each connection pauses this long between requests (a paced load).
+-- BENCH_DELAY_MS: each connection pauses between requests (a paced load), by
+-- default for a time drawn from an exponential distribution with this mean, so
+-- the connections call independently (Poisson arrivals, like callbacks from
+-- many jobs) instead of in lockstep; BENCH_PACING=fixed pauses exactly this long.
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
 if pause and pause > 0 then
-    function delay() return pause end
+    if os.getenv("BENCH_PACING") == "fixed" then
+        local fixed = math.floor(pause + 0.5)
+        function delay() return fixed end
+    else
+        function delay() return math.floor(-math.log(1 - math.random()) * pause + 0.5) end
+    end
 end
 
 function request()
