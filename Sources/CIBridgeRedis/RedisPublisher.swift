@@ -117,8 +117,9 @@ final class RedisPublisher: Sendable {
         s.lastError = error
     }
 
-    /// Reconnection attempts back off from 100 ms to this: a refused connect
-    /// costs next to nothing, and a sink that is down probes this often.
+    /// A lane's reconnection attempts back off from 100 ms to this (a refused
+    /// connect costs next to nothing). The sink's own probe, every 250 ms,
+    /// usually notices first that Redis is back, and then lanes retry at once.
     static let maximumBackoff: Duration = .seconds(1)
 
     /// The open connection, or a new one when backoff allows.
