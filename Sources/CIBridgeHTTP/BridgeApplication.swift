@@ -94,8 +94,10 @@ private func answerCallback(
     } catch let error as HTTPResponseError where error.status == .contentTooLarge {
         return jsonResponse(413, ["error": "body_too_large", "message": "body is larger than \(http.bodyLimit) bytes"])
     }
-    let headers = request.headers.map { ($0.name.rawName, $0.name.rawName.lowercased().contains("token") || $0.name == .authorization ? "***" : $0.value) }
-    let outcome = await intake.accept(body: Array(buffer: body), contentType: contentType, headers: headers, client: client)
+    let outcome = await intake.accept(
+        body: Array(buffer: body), contentType: contentType,
+        headers: request.headers.map { ($0.name.rawName, $0.name.rawName.lowercased().contains("token") || $0.name == .authorization ? "***" : $0.value) },
+        client: client)
     var fields: [String: ResponseJSON] = ["status": .string(outcome.code), "message": .string(outcome.message)]
     if !outcome.ids.isEmpty { fields["ids"] = .array(outcome.ids.map(ResponseJSON.string)) }
     var response = jsonResponse(outcome.status, fields)
