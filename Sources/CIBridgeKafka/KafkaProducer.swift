@@ -50,13 +50,13 @@ public final class KafkaProducer: @unchecked Sendable {
         let address = Int(bitPattern: handle)
         let thread = Thread { [poller, router] in
             let handle = OpaquePointer(bitPattern: address)
+            let router = router.takeUnretainedValue()
             let probeEvery = ContinuousClock.Duration.milliseconds(500)
             var nextProbe = ContinuousClock.now
             while !poller.stopped.load(ordering: .acquiring) {
                 rd_kafka_poll(handle, 100)
                 // Every broker was down: ask for metadata now and then, so a cluster
                 // that is back is noticed even when no message is queued to find out.
-                let router = router.takeUnretainedValue()
                 if !router.isReachable, ContinuousClock.now >= nextProbe {
                     nextProbe = ContinuousClock.now + probeEvery
                     var metadata: UnsafePointer<rd_kafka_metadata>?

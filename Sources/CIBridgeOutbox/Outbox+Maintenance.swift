@@ -25,18 +25,13 @@ extension Outbox {
         for (name, watermark) in changed {
             let path = cursorsDirectory + "/" + name + CursorFile.suffix
             let bytes = CursorFile.encode(watermark: watermark)
-            do {
-                try SystemFile.replaceAtomically(path, with: bytes, directory: cursorsDirectory)
+            let directory = cursorsDirectory
+            let write = { (try? SystemFile.replaceAtomically(path, with: bytes, directory: directory)) != nil }
+            // On a full disk, give up the reserve so the cursor, and then the deletion
+            // of delivered segments, can go ahead. Failing even so is not fatal: the
+            // cursor stays behind and records are delivered again after a crash.
+            if write() || (SystemFile.exists(reservePath) && (try? SystemFile.remove(reservePath)) != nil && write()) {
                 state.withLock { $0.persistedWatermarks[name] = watermark }
-            } catch {
-                // A full disk: give up the reserve so the cursor, and then the
-                // deletion of delivered segments, can go ahead.
-                if SystemFile.exists(reservePath), (try? SystemFile.remove(reservePath)) != nil,
-                    (try? SystemFile.replaceAtomically(path, with: bytes, directory: cursorsDirectory)) != nil
-                {
-                    state.withLock { $0.persistedWatermarks[name] = watermark }
-                }
-                // Otherwise not fatal: the cursor stays behind and records are delivered again after a crash.
             }
         }
     }

@@ -98,6 +98,9 @@ final class RedisPublisher: Sendable {
                 let replies = try connection.receive(sent.groups.count)
                 var outcomes = Self.outcomes(replies, groups: sent.groups, count: sent.records.count)
                 // The script cache was flushed (restart, SCRIPT FLUSH): load it again and resend those.
+                // With a second pipeline in flight, SCRIPT LOAD reads that pipeline's reply (an
+                // array or an error, never the bulk SHA), so `load` throws: the connection is
+                // dropped and both pipelines are retried, as after any connection failure.
                 if outcomes.contains(where: { if case .failed(let e) = $0 { return e.replyCode == "NOSCRIPT" } else { return false } }) {
                     s.scriptSHA = try load(connection)
                     let (commands, groups) = commands(for: sent.records, sha: s.scriptSHA!)

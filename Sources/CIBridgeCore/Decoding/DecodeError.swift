@@ -51,20 +51,27 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// hostile body can neither forge log lines nor inflate them.
     static func oneLine(_ message: String, limit: Int = 200) -> String {
         var result = ""
+        var length = 0  // scalars in `result` so far
         for scalar in message.unicodeScalars {
-            if result.unicodeScalars.count >= limit {
+            if length >= limit {
                 result += "…"
                 break
             }
+            let escaped: String
             switch scalar {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
+            case "\n": escaped = "\\n"
+            case "\r": escaped = "\\r"
+            case "\t": escaped = "\\t"
             case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
                 || scalar.value == 0x2028 || scalar.value == 0x2029:
-                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            default: result.unicodeScalars.append(scalar)
+                escaped = "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default:
+                result.unicodeScalars.append(scalar)
+                length += 1
+                continue
             }
+            result += escaped
+            length += escaped.unicodeScalars.count
         }
         return result
     }
