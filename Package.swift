@@ -41,21 +41,36 @@ let package = Package(
         ),
 
         // The disk-backed outbox: segments, cursors, recovery, delivery state.
-        .target(name: "CIBridgeOutbox", dependencies: ["CCRC32C"]),
+        .target(
+            name: "CIBridgeOutbox",
+            dependencies: [
+                "CCRC32C", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // CRC-32C with the CPU's instruction (SSE 4.2); the outbox falls back to tables.
         .target(name: "CCRC32C"),
+
+        // What every sink shares: the Sink protocol, its service, and the mapping
+        // between envelopes and outbox records (attributes stored, read back).
+        .target(
+            name: "CIBridgeSinks",
+            dependencies: [
+                "CIBridgeCore", "CIBridgeOutbox",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
 
         // Adapters: each is the only importer of its C library.
         .target(
             name: "CIBridgeKafka",
             dependencies: [
-                "CRdKafka", "CIBridgeCore", "CIBridgeOutbox", .product(name: "Logging", package: "swift-log"),
+                "CRdKafka", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeSinks", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "CIBridgeRedis",
             dependencies: [
-                "CHiredis", "CIBridgeCore", "CIBridgeOutbox", .product(name: "Logging", package: "swift-log"),
+                "CHiredis", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeSinks", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -63,8 +78,9 @@ let package = Package(
         .target(
             name: "CIBridgeConfiguration",
             dependencies: [
-                "CIBridgeCore", "CIBridgeOutbox", "CIBridgeKafka", "CIBridgeRedis",
+                "CIBridgeCore", "CIBridgeOutbox", "CIBridgeSinks", "CIBridgeKafka", "CIBridgeRedis",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -72,7 +88,7 @@ let package = Package(
         .target(
             name: "CIBridgeHTTP",
             dependencies: [
-                "CIBridgeCore", "CIBridgeOutbox", "CIBridgeConfiguration",
+                "CIBridgeCore", "CIBridgeOutbox", "CIBridgeSinks", "CIBridgeConfiguration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,6 +103,7 @@ let package = Package(
             dependencies: [
                 "CIBridgeCore",
                 "CIBridgeOutbox",
+                "CIBridgeSinks",
                 "CIBridgeKafka",
                 "CIBridgeRedis",
                 "CIBridgeConfiguration",
@@ -105,6 +122,7 @@ let package = Package(
                 "CIBridgeConfiguration",
                 "CIBridgeCore",
                 "CIBridgeOutbox",
+                "CIBridgeSinks",
                 "CIBridgeKafka",
                 "CIBridgeRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -114,7 +132,8 @@ let package = Package(
         ),
 
         // Helpers shared by the test targets (seeded random numbers).
-        .target(name: "CIBridgeTestSupport", dependencies: ["CIBridgeCore", "CIBridgeOutbox"], path: "Tests/Support"),
+        .target(name: "CIBridgeTestSupport", dependencies: ["CIBridgeCore", "CIBridgeOutbox", "CIBridgeSinks"], path: "Tests/Support"),
+        .testTarget(name: "CIBridgeSinksTests", dependencies: ["CIBridgeSinks", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeTestSupport"]),
         .testTarget(
             name: "CIBridgeCoreTests",
             dependencies: ["CIBridgeCore", "CIBridgeTestSupport"],

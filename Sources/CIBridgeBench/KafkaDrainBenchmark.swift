@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIBridgeConfiguration
 import CIBridgeCore
 import CIBridgeKafka
 import CIBridgeOutbox
@@ -33,7 +34,7 @@ struct KafkaDrainBenchmark: AsyncParsableCommand {
                 .replacingOccurrences(of: "web6ac56c1ef54dbfa44d7f4103203be9", with: "wf-\(workflow)")
                 .replacingOccurrences(of: "j6842765cf84611ecb8546d80f2baf56f", with: "job-\(workflow)")
             let envelope = EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode(Array(body.utf8)))[0]
-            distinct.append(OutboxEntry(key: envelope.partitionKey, payload: envelope.jsonBytes()))
+            distinct.append(OutboxEntry(envelope: envelope))
         }
         var entries: [OutboxEntry] = []
         var payloadBytes = 0
@@ -53,12 +54,10 @@ struct KafkaDrainBenchmark: AsyncParsableCommand {
         try cluster.createTopic("ci.task-finish", partitions: partitions)
         var logger = Logger(label: "bench.kafka")
         logger.logLevel = .error
-        let sink = try KafkaSink(
-            outbox: outbox,
-            configuration: KafkaSinkConfiguration(
-                bootstrapServers: cluster.bootstrapServers,
-                contentMode: KafkaSinkConfiguration.ContentMode(rawValue: mode) ?? .structured),
-            logger: logger)
+        var configuration = BridgeConfiguration()
+        configuration.kafka = BridgeConfiguration.Kafka(brokers: cluster.bootstrapServers)
+        configuration.kafka?.contentMode = KafkaSinkConfiguration.ContentMode(rawValue: mode) ?? .structured
+        let sink = try SinkFactory(configuration: configuration, logger: logger).makeSink(.kafka, outbox: outbox)
         print("kafka drain benchmark: \(count) envelopes (\(payloadBytes / count) bytes each), \(workflows) workflows, \(partitions) partitions, mode \(mode), 3 mock brokers")
         print(String(format: "outbox filled in %.1f s", fillSeconds))
         let start = ContinuousClock.now
@@ -68,7 +67,7 @@ struct KafkaDrainBenchmark: AsyncParsableCommand {
         while outbox.status().sinks[0].pending > 0 {
             try await Task.sleep(for: .milliseconds(2))
             if firstDelivery == nil {
-                let delivered = sink.statistics.delivered.load(ordering: .relaxed)
+                let delivered = sink.statistics.delivered
                 if delivered > 0 {
                     firstDelivery = ContinuousClock.now
                     deliveredAtFirst = delivered
@@ -90,7 +89,7 @@ struct KafkaDrainBenchmark: AsyncParsableCommand {
         print(String(format: "producer start-up (connect, metadata, idempotent producer id) until the first delivery: %.2f s", seconds - steadySeconds))
         print(String(format: "drained %d envelopes in %.2f s after that: %.0f envelopes/s (%.1f MB/s of payload); %.0f/s including start-up", count, steadySeconds, rate, rate * Double(payloadBytes / count) / 1e6, Double(count) / seconds))
         print("high-water offsets sum: \(delivered) (>= \(count) expected; more means retried duplicates)")
-        print("retried: \(sink.statistics.retried.load(ordering: .relaxed)), dead-lettered: \(sink.statistics.deadLettered.load(ordering: .relaxed))")
+        print("retried: \(sink.statistics.retried), dead-lettered: \(sink.statistics.deadLettered)")
         print("target: >= 100000 envelopes/s: \(rate >= 100_000 ? "met" : "NOT met") (\(String(format: "%.2f", rate / 100_000))x)")
     }
 }

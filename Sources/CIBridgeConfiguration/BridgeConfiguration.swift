@@ -42,6 +42,10 @@ public struct BridgeConfiguration: Sendable {
         public var defaultTopic = "ci.events"
         public var properties: [String: String] = [:]
         public var flushTimeoutMilliseconds = 10_000
+
+        public init(brokers: String) {
+            self.brokers = brokers
+        }
     }
 
     public struct Redis: Sendable, Equatable {
@@ -51,6 +55,10 @@ public struct BridgeConfiguration: Sendable {
         public var dedupeSeconds = 86_400
         public var commandTimeoutMilliseconds = 5_000
         public var connections = 2
+
+        public init(url: String) {
+            self.url = url
+        }
     }
 
     public struct Log: Sendable, Equatable {
@@ -91,28 +99,55 @@ public struct BridgeConfiguration: Sendable {
     }
 
     /// The Kafka sink settings (`bootstrapServers` replaced when `embedded` starts a mock cluster).
-    public func kafkaSinkConfiguration(bootstrapServers: String? = nil) -> KafkaSinkConfiguration? {
+    public func kafkaSinkConfiguration(bootstrapServers: String? = nil) throws(ConfigurationError) -> KafkaSinkConfiguration? {
         guard let kafka else { return nil }
         return KafkaSinkConfiguration(
-            bootstrapServers: bootstrapServers ?? kafka.brokers,
-            topics: KafkaTopicRouter(
-                byType: [EventType.taskFinish: kafka.taskFinishTopic, EventType.workflowFinish: kafka.workflowFinishTopic],
-                fallback: kafka.defaultTopic),
+            bootstrapServers: bootstrapServers ?? kafka.brokers, topics: try kafkaTopics(kafka),
             contentMode: kafka.contentMode, properties: kafka.properties,
             flushTimeout: .milliseconds(kafka.flushTimeoutMilliseconds))
+    }
+
+    /// The topic templates, parsed and checked.
+    func kafkaTopics(_ kafka: Kafka) throws(ConfigurationError) -> KafkaTopicRouter {
+        do {
+            return try KafkaTopicRouter(
+                byType: [EventType.taskFinish: kafka.taskFinishTopic, EventType.workflowFinish: kafka.workflowFinishTopic],
+                fallback: kafka.defaultTopic)
+        } catch {
+            let key =
+                switch error.message {
+                case let m where m.contains("'\(kafka.taskFinishTopic)'"): "kafka.topic_task_finish"
+                case let m where m.contains("'\(kafka.workflowFinishTopic)'"): "kafka.topic_workflow_finish"
+                default: "kafka.topic_default"
+                }
+            throw ConfigurationError(key: key, error.description)
+        }
     }
 
     /// The Redis sink settings.
     public func redisSinkConfiguration() throws(ConfigurationError) -> RedisSinkConfiguration? {
         guard let redis else { return nil }
+        let url: RedisURL
         do {
-            return RedisSinkConfiguration(
-                url: try RedisURL(redis.url), streams: redis.streams, maxLength: redis.maxLength,
-                dedupeSeconds: redis.dedupeSeconds, commandTimeout: .milliseconds(redis.commandTimeoutMilliseconds),
-                connections: redis.connections)
+            url = try RedisURL(redis.url)
         } catch {
             throw ConfigurationError(key: "redis.url", error.message)
         }
+        let streams: AttributeTemplateList
+        do {
+            streams = try AttributeTemplateList(redis.streams)
+        } catch {
+            throw ConfigurationError(key: "redis.streams", error.description)
+        }
+        let configuration = RedisSinkConfiguration(
+            url: url, streams: streams, maxLength: redis.maxLength, dedupeSeconds: redis.dedupeSeconds,
+            commandTimeout: .milliseconds(redis.commandTimeoutMilliseconds), connections: redis.connections)
+        do {
+            try configuration.validate()
+        } catch {
+            throw ConfigurationError(key: "redis", error.message)
+        }
+        return configuration
     }
 }
 

@@ -213,21 +213,11 @@ public enum ConfigurationLoader {
         }
         if let kafka = c.kafka {
             guard !kafka.brokers.isEmpty else { throw ConfigurationError(key: "kafka.brokers", "required when the kafka section is used") }
-            do {
-                try KafkaTopicRouter(
-                    byType: ["a": kafka.taskFinishTopic, "b": kafka.workflowFinishTopic], fallback: kafka.defaultTopic
-                ).validate()
-            } catch {
-                throw ConfigurationError(key: "kafka.topic_*", error.message)
-            }
+            _ = try c.kafkaTopics(kafka)
         }
         if let redis = c.redis {
             guard !redis.url.isEmpty else { throw ConfigurationError(key: "redis.url", "required when the redis section is used") }
-            do {
-                _ = try RedisURL(redis.url)
-            } catch {
-                throw ConfigurationError(key: "redis.url", error.message)
-            }
+            _ = try c.redisSinkConfiguration()
         }
         guard c.outbox.segmentSize >= 64 << 10 else { throw ConfigurationError(key: "outbox.segment_size", "at least 64KiB") }
         guard c.outbox.maxSize >= c.outbox.segmentSize else {

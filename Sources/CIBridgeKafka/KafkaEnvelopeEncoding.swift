@@ -1,5 +1,6 @@
 import CIBridgeCore
 import CIBridgeOutbox
+import CIBridgeSinks
 
 /// Turns an outbox record (an envelope's canonical JSON) into a Kafka message
 /// per the CloudEvents Kafka protocol binding. The key is the record's key,
@@ -8,14 +9,14 @@ enum KafkaEnvelopeEncoding {
     static let structuredContentType = Array("application/cloudevents+json".utf8)
 
     static func message(for record: OutboxRecord, topics: KafkaTopicRouter, mode: KafkaSinkConfiguration.ContentMode) -> KafkaMessage {
-        let fields = EnvelopeFields(json: record.payload)
-        let topic = topics.topic(for: fields)
+        let envelope = RecordEnvelope(record)
+        let topic = topics.topic { envelope[$0] }
         let key = Array(record.key.utf8)
-        guard mode == .binary, let fields, let dataRange = fields.dataRange else {
+        guard mode == .binary, let dataRange = envelope.dataRange else {
             return KafkaMessage(topic: topic, key: key, value: record.payload, headers: [("content-type", structuredContentType)])
         }
         var headers: [(name: String, value: [UInt8])] = []
-        for attribute in fields.attributes {
+        for attribute in envelope.attributes {
             if attribute.name == "datacontenttype" {
                 headers.append(("content-type", Array(attribute.value.utf8)))
             } else {
@@ -34,26 +35,8 @@ enum KafkaEnvelopeEncoding {
         if let contentType = record.header("content-type") {
             members.append(("datacontenttype", String(decoding: contentType, as: UTF8.self)))
         }
-        members.sort { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
-        var output: [UInt8] = [UInt8(ascii: "{")]
-        var dataWritten = false
-        func writeData() {
-            if output.count > 1 { output.append(UInt8(ascii: ",")) }
-            CanonicalJSONWriter.writeString("data", into: &output)
-            output.append(UInt8(ascii: ":"))
-            output += record.value
-            dataWritten = true
-        }
-        for member in members {
-            if !dataWritten, Array("data".utf8).lexicographicallyPrecedes(Array(member.name.utf8)) { writeData() }
-            if output.count > 1 { output.append(UInt8(ascii: ",")) }
-            CanonicalJSONWriter.writeString(member.name, into: &output)
-            output.append(UInt8(ascii: ":"))
-            CanonicalJSONWriter.writeString(member.value, into: &output)
-        }
-        if !dataWritten { writeData() }
-        output.append(UInt8(ascii: "}"))
-        return output
+        members.sort { UTF8Order.less($0.name, $1.name) }
+        return Envelope.canonicalJSON(sortedAttributes: members, dataJSON: record.value).json
     }
 }
 

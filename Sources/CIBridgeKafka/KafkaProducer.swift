@@ -8,7 +8,10 @@ import Synchronization
 /// `@unchecked Sendable`: the handle is thread-safe by librdkafka's contract
 /// (produce, poll, flush and purge may be called from any thread); this class
 /// only adds the poll thread, whose lifetime it manages, and it destroys the
-/// handle exactly once, in `deinit`, after the thread has stopped.
+/// handle exactly once, after the thread has stopped: in ``shutdown()``, on a
+/// thread of its own (stopping joins the poll thread and `rd_kafka_destroy`
+/// joins librdkafka's, so neither may run on the cooperative pool), or as a
+/// last resort in `deinit` for a producer nobody shut down.
 ///
 /// Delivery reports arrive on the poll thread and are handed to `onDelivery`
 /// with the opaque number each message was produced with.
@@ -17,6 +20,8 @@ public final class KafkaProducer: @unchecked Sendable {
     private let router: Unmanaged<DeliveryRouter>
     private let poller = PollThreadControl()
     private let logger: Logger
+    /// Set once by ``shutdown()`` (or `deinit`): the handle is destroyed or about to be.
+    private let isShutDown = Atomic<Bool>(false)
 
     /// Creates the producer with `properties` (any librdkafka property) and
     /// starts polling. `onDelivery` runs on the poll thread; `onConnectivity`
@@ -72,16 +77,36 @@ public final class KafkaProducer: @unchecked Sendable {
         thread.start()
     }
 
-    deinit {
+    /// Stops polling and destroys the handle, on a thread of its own. Messages
+    /// still queued are dropped without reports: flush first. Later calls do nothing.
+    public func shutdown() async {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                destroy()
+                continuation.resume()
+            }
+            thread.name = "cibridge-kafka-shutdown"
+            thread.start()
+        }
+    }
+
+    private func destroy() {
         poller.stopped.store(true, ordering: .releasing)
         poller.done.wait()
         rd_kafka_destroy(handle)
         router.release()
     }
 
+    deinit {
+        // Blocks whatever thread drops the last reference: sinks call shutdown() instead.
+        if !isShutDown.exchange(true, ordering: .acquiringAndReleasing) { destroy() }
+    }
+
     /// Queues `message`; the delivery report comes back with `opaque`.
     /// Throws at once when librdkafka refuses it (`_QUEUE_FULL`, `_MSG_SIZE_TOO_LARGE`, …).
     public func produce(_ message: KafkaMessage, opaque: UInt64) throws(KafkaError) {
+        guard !isShutDown.load(ordering: .acquiring) else { throw KafkaError(RD_KAFKA_RESP_ERR__DESTROY, "producer is shut down") }
         let error: OpaquePointer? = message.topic.withCString { topic in
             message.key.withUnsafeBytes { key in
                 message.value.withUnsafeBytes { value in
@@ -121,6 +146,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Returns how many are still queued or in flight.
     @discardableResult
     public func flush(timeout: Duration) -> Int {
+        guard !isShutDown.load(ordering: .acquiring) else { return 0 }
         let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         rd_kafka_flush(handle, milliseconds)
         return Int(rd_kafka_outq_len(handle))
@@ -139,12 +165,13 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Drops everything queued or in flight; their reports come back with
     /// `_PURGE_QUEUE` / `_PURGE_INFLIGHT` (retriable), so nothing is forgotten.
     public func purge() {
+        guard !isShutDown.load(ordering: .acquiring) else { return }
         rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
         rd_kafka_poll(handle, 0)
     }
 
     /// Messages queued or in flight.
-    public var outstanding: Int { Int(rd_kafka_outq_len(handle)) }
+    public var outstanding: Int { isShutDown.load(ordering: .acquiring) ? 0 : Int(rd_kafka_outq_len(handle)) }
 }
 
 /// Tells the poll thread to stop, and says when it has.

@@ -8,42 +8,112 @@ extension Outbox {
             throw OutboxError(.unknownSink, "no sink named '\(sink)' in this outbox")
         }
         while !Task.isCancelled {
-            let now = Self.monotonicMilliseconds()
-            // 1. What the sink's state machine has ready, and what to read next.
-            let step = state.withLock { s -> (ready: [OutboxRecord], plan: ReadPlan?, closed: Bool, due: Int64?) in
+            // 1. What to read next from the log, within the sink's in-flight room.
+            let step = state.withLock { s -> (plan: ReadPlan?, gone: Bool) in
                 // A sink removed at run time (a finished replay) ends like a closed outbox.
-                guard s.sinks[sink] != nil else { return ([], nil, true, nil) }
+                guard let sinkState = s.sinks[sink] else { return (nil, true) }
                 s.signalled[sink] = false
-                // Due retries and released records already count as outstanding:
-                // only new reads from the log are bounded by the in-flight room.
-                let ready = s.sinks[sink]!.dispatch(now: now, limit: limit)
-                let room = min(limit - ready.count, max(0, configuration.maxInFlightPerSink - s.sinks[sink]!.outstanding))
-                var plan: ReadPlan?
-                if room > 0 {
-                    plan = readPlan(sink: sink, state: s, limit: room)
-                }
-                return (ready, plan, s.closed, s.sinks[sink]!.nextRetryDue)
+                let room = min(limit, max(0, configuration.maxInFlightPerSink - sinkState.outstanding))
+                return (room > 0 ? readPlan(sink: sink, state: s, limit: room) : nil, false)
             }
-            var ready = step.ready
-            // 2. Read new records from the log, outside the lock.
+            if step.gone { return [] }
+            // 2. Read it outside the lock, on the read queue (never on the cooperative pool).
+            var read: (records: [OutboxRecord], through: UInt64)?
+            var readFailed = false
             if let plan = step.plan {
-                let read: (records: [OutboxRecord], through: UInt64) = (try? readRecords(plan)) ?? ([], plan.firstSequence - 1)
-                let more = state.withLock { s -> [OutboxRecord] in
-                    guard let current = s.sinks[sink], current.generation == plan.generation, current.nextToRead == plan.firstSequence else {
-                        return []
-                    }
-                    return s.sinks[sink]!.receive(read.records, through: read.through)
+                do {
+                    read = try await onReadQueue { () throws(OutboxError) in try self.readRecords(plan) }
+                    errors.cleared("read for sink \(sink)")
+                } catch {
+                    // Not "nothing to read": say so once, and try again in a second
+                    // (or sooner, when something else happens for this sink).
+                    errors.report(error, during: "read for sink \(sink)")
+                    readFailed = true
                 }
-                ready += more
-                // Read something, but all of it was skipped or held: read on.
-                if ready.isEmpty && read.through >= plan.firstSequence { continue }
             }
-            if !ready.isEmpty { return ready }
-            if step.closed { return [] }
-            // 3. Nothing: wait for an append, a resolution, or the next retry.
-            await waitForSignal(sink: sink, until: step.due)
+            // Cancelled meanwhile: hand out nothing, so nothing is handed to a caller that
+            // is gone. What was read is read again by the next call.
+            if Task.isCancelled { break }
+            // 3. Under one lock: due retries and released records first, then what was read.
+            let now = Self.monotonicMilliseconds()
+            let outcome = state.withLock { s -> (ready: [OutboxRecord], closed: Bool, due: Int64?) in
+                guard s.sinks[sink] != nil else { return ([], true, nil) }
+                var ready = s.sinks[sink]!.dispatch(now: now, limit: limit)
+                if let plan = step.plan, let read, s.sinks[sink]!.generation == plan.generation,
+                    s.sinks[sink]!.nextToRead == plan.firstSequence
+                {
+                    var records = read.records
+                    var through = read.through
+                    let room = limit - ready.count
+                    if records.count > room {
+                        records = Array(records.prefix(room))
+                        through = records.last?.sequence ?? plan.firstSequence - 1
+                    }
+                    ready += s.sinks[sink]!.receive(records, through: through)
+                }
+                return (ready, s.closed, s.sinks[sink]!.nextRetryDue)
+            }
+            if !outcome.ready.isEmpty { return outcome.ready }
+            // Read something, but all of it was skipped or held: read on.
+            if let plan = step.plan, let read, read.through >= plan.firstSequence { continue }
+            if outcome.closed { return [] }
+            // 4. Nothing: wait for an append, a resolution, or the next retry.
+            await waitForSignal(sink: sink, until: readFailed ? min(outcome.due ?? .max, now + 1000) : outcome.due)
         }
         return []
+    }
+
+    /// Resolves one delivery attempt of `sink`: the only way sinks report
+    /// outcomes, so that every sink's are counted (``statistics(_:)``) and
+    /// logged the same way. Callable from any thread; never blocks (a dead
+    /// letter is written on the outbox's I/O queue, and if that fails the
+    /// record is retried instead, never dropped).
+    public func resolve(_ sink: String, _ sequence: UInt64, _ outcome: DeliveryOutcome) {
+        statistics(sink).count(outcome)
+        switch outcome {
+        case .delivered, .duplicate:
+            ack(sink, sequence)
+        case .retry(let failure):
+            let attempt = retry(sink, sequence, after: failure.retryAfterMilliseconds)
+            // One line per record only at debug: an outage fails every record, and
+            // the sinks log the outage itself once.
+            logger.debug("delivery failed; will retry", metadata: [
+                "sink": "\(sink)", "sequence": "\(sequence)", "attempt": "\(attempt ?? 0)", "code": "\(failure.code)",
+                "reason": "\(failure.message)",
+            ])
+        case .deadLetter(let failure):
+            guard let record = state.withLock({ $0.sinks[sink]?.record(sequence) }) else { return }
+            logger.error("delivery failed for good; record moved to the dead-letter log", metadata: [
+                "sink": "\(sink)", "sequence": "\(sequence)", "key": "\(record.key)", "code": "\(failure.code)",
+                "reason": "\(failure.message)",
+            ])
+            let frame = DeadLetterLog.encodeDead(record, reason: failure.description, time: Self.nowMilliseconds())
+            io.async {
+                do throws(OutboxError) {
+                    try self.appendDeadLetterFrame(frame, sink: sink)
+                    self.errors.cleared("dead-letter write")
+                    self.markDeadLettered(sink, sequence)
+                } catch {
+                    self.errors.report(error, during: "dead-letter write")
+                    self.retry(sink, sequence)
+                }
+            }
+        }
+    }
+
+    /// Resolves several attempts of `sink` (a pipeline's replies).
+    public func resolve(_ sink: String, _ outcomes: some Sequence<(sequence: UInt64, outcome: DeliveryOutcome)>) {
+        for (sequence, outcome) in outcomes { resolve(sink, sequence, outcome) }
+    }
+
+    /// What ``resolve(_:_:_:)`` counted for `sink` since the outbox was opened.
+    public func statistics(_ sink: String) -> SinkStatistics {
+        state.withLock { s in
+            if let statistics = s.statistics[sink] { return statistics }
+            let statistics = SinkStatistics()
+            s.statistics[sink] = statistics
+            return statistics
+        }
     }
 
     /// `sink` delivered `sequence`.
@@ -95,13 +165,18 @@ extension Outbox {
 
     /// `sink` gave up on `sequence` for good: the record is kept in the sink's
     /// dead-letter log with `reason` (durably, before this returns) and no longer
-    /// holds back anything.
+    /// holds back anything. Sinks use ``resolve(_:_:_:)``; this is for tools and tests.
     public func deadLetter(_ sink: String, _ sequence: UInt64, reason: String) async throws {
         guard let record = state.withLock({ $0.sinks[sink]?.record(sequence) }) else { return }
         let frame = DeadLetterLog.encodeDead(record, reason: reason, time: Self.nowMilliseconds())
         try await onIOQueue { () throws(OutboxError) in try self.appendDeadLetterFrame(frame, sink: sink) }
+        markDeadLettered(sink, sequence)
+    }
+
+    /// The dead letter of `sequence` is on disk: the record no longer holds anything back.
+    private func markDeadLettered(_ sink: String, _ sequence: UInt64) {
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            _ = s.sinks[sink]?.deadLetter(sequence)
+            if s.sinks[sink]?.deadLetter(sequence) != nil { s.deadLetters[sink, default: 0] += 1 }
             s.signalled[sink] = true
             return s.sinkWaiters.removeValue(forKey: sink)
         }
@@ -229,6 +304,20 @@ extension Outbox {
                 }
             }
         }
+    }
+
+    /// Runs `body` on the read queue and returns its result.
+    func onReadQueue<T: Sendable>(_ body: @escaping @Sendable () throws(OutboxError) -> T) async throws(OutboxError) -> T {
+        let result: Result<T, OutboxError> = await withCheckedContinuation { continuation in
+            reads.async {
+                do throws(OutboxError) {
+                    continuation.resume(returning: .success(try body()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
     }
 
     func appendDeadLetterFrame(_ frame: [UInt8], sink: String) throws(OutboxError) {

@@ -7,10 +7,13 @@ extension Outbox {
         io.asyncAfter(deadline: .now() + .milliseconds(200)) { [weak self] in
             guard let self, !self.state.withLock({ $0.closed }) else { return }
             self.persistCursors()
-            try? self.collectGarbage(now: Self.nowMilliseconds())
-            let free = (try? SystemFile.freeBytes(self.directory)) ?? .max
-            self.state.withLock { $0.freeBytes = free }
-            self.ensureReserve(free: free)
+            do throws(OutboxError) {
+                try self.collectGarbage(now: Self.nowMilliseconds())
+                self.errors.cleared("segment deletion")
+            } catch {
+                self.errors.report(error, during: "segment deletion")
+            }
+            if let free = self.refreshFreeBytes() { self.ensureReserve(free: free) }
             self.scheduleMaintenance()
         }
     }
@@ -26,12 +29,24 @@ extension Outbox {
             let path = cursorsDirectory + "/" + name + CursorFile.suffix
             let bytes = CursorFile.encode(watermark: watermark)
             let directory = cursorsDirectory
-            let write = { (try? SystemFile.replaceAtomically(path, with: bytes, directory: directory)) != nil }
+            let write = { () throws(OutboxError) in try SystemFile.replaceAtomically(path, with: bytes, directory: directory) }
             // On a full disk, give up the reserve so the cursor, and then the deletion
             // of delivered segments, can go ahead. Failing even so is not fatal: the
-            // cursor stays behind and records are delivered again after a crash.
-            if write() || (SystemFile.exists(reservePath) && (try? SystemFile.remove(reservePath)) != nil && write()) {
+            // cursor stays behind (and is tried again in 200 ms), and records are
+            // delivered again after a crash.
+            do throws(OutboxError) {
+                do {
+                    try write()
+                } catch {
+                    guard SystemFile.exists(reservePath) else { throw error }
+                    try SystemFile.remove(reservePath)
+                    logger.warning("outbox: gave up the space reserve to write a cursor", metadata: ["error": "\(error)"])
+                    try write()
+                }
                 state.withLock { $0.persistedWatermarks[name] = watermark }
+                errors.cleared("cursor write")
+            } catch {
+                errors.report(error, during: "cursor write")
             }
         }
     }
@@ -47,7 +62,27 @@ extension Outbox {
     /// Creates the reserve file when it is missing and the disk has twice its size free.
     func ensureReserve(free: Int64) {
         guard free >= Int64(Self.reserveBytes) * 2, !SystemFile.exists(reservePath) else { return }
-        try? SystemFile.replaceAtomically(reservePath, with: [UInt8](repeating: 0, count: Self.reserveBytes), directory: directory)
+        do throws(OutboxError) {
+            try SystemFile.replaceAtomically(reservePath, with: [UInt8](repeating: 0, count: Self.reserveBytes), directory: directory)
+            errors.cleared("reserve creation")
+        } catch {
+            errors.report(error, during: "reserve creation")
+        }
+    }
+
+    /// Reads the filesystem's free space into the state (what `disk_low` is
+    /// judged by); `nil`, reported, when it cannot be read.
+    @discardableResult
+    func refreshFreeBytes() -> Int64? {
+        do throws(OutboxError) {
+            let free = try SystemFile.freeBytes(directory)
+            state.withLock { $0.freeBytes = free }
+            errors.cleared("free-space check")
+            return free
+        } catch {
+            errors.report(error, during: "free-space check")
+            return nil
+        }
     }
 
     /// Deletes whole segments that every sink has passed (by persisted cursor, so
@@ -76,6 +111,8 @@ extension Outbox {
             }
             s.segments.removeFirst(doomed.count)
             s.totalBytes = total
+            // Routed records in deleted segments no longer count for anything.
+            if !doomed.isEmpty, let oldest = s.segments.first?.baseSequence { s.routed.removeAll { $0.sequence < oldest } }
             return doomed
         }
         guard !doomed.isEmpty else { return }

@@ -49,16 +49,17 @@ extension Outbox {
     /// again, for `sink` only, and marks them requeued. Returns the new sequences.
     public func requeue(_ sink: String, sequences: [UInt64]? = nil) async throws -> [UInt64] {
         guard state.withLock({ $0.sinks[sink] != nil }) else { throw OutboxError(.unknownSink, "no sink named '\(sink)'") }
-        let entries = try deadLetters(for: sink).filter { entry in
+        let entries = try await onIOQueue { () throws(OutboxError) in try self.deadLetters(for: sink) }.filter { entry in
             !entry.requeued && (sequences?.contains(entry.record.sequence) ?? true)
         }
         if entries.isEmpty { return [] }
-        let appended = try await append(entries.map { OutboxEntry(key: $0.record.key, payload: $0.record.payload, routing: [sink]) })
+        let appended = try await append(entries.map { OutboxEntry(key: $0.record.key, payload: $0.record.payload, routing: [sink], attributes: $0.record.attributes) })
         let now = Self.nowMilliseconds()
         var markers: [UInt8] = []
         for entry in entries { markers += DeadLetterLog.encodeRequeued(sequence: entry.record.sequence, time: now) }
         let frames = markers
         try await onIOQueue { () throws(OutboxError) in try self.appendDeadLetterFrame(frames, sink: sink) }
+        state.withLock { $0.deadLetters[sink, default: 0] -= entries.count }
         return appended
     }
 
@@ -81,9 +82,9 @@ extension Outbox {
     /// (which also keeps those segments from being deleted until it is removed).
     /// With `through`, records after that sequence are not for it.
     public func addSink(_ name: String, routingAs: String, from sequence: UInt64, through last: UInt64? = nil) async throws {
-        guard Self.isValidSinkName(name) else { throw OutboxError(.unknownSink, "invalid sink name '\(name)'") }
+        guard Self.isValidSinkName(name) else { throw OutboxError(.invalidSinkName, "invalid sink name '\(name)'") }
         let watermark = try state.withLock { s throws(OutboxError) -> UInt64 in
-            guard s.sinks[name] == nil else { throw OutboxError(.unknownSink, "sink '\(name)' exists already") }
+            guard s.sinks[name] == nil else { throw OutboxError(.sinkExists, "sink '\(name)' exists already") }
             let oldest = s.segments.first?.baseSequence ?? 1
             let watermark = max(sequence, oldest) - 1
             s.sinks[name] = SinkState(name: name, watermark: watermark, routingName: routingAs, stopAfter: last)
@@ -136,30 +137,18 @@ extension Outbox {
         }
     }
 
-    /// Current figures: counts from memory, dead letters from their logs
-    /// (read outside the lock).
+    /// Current figures, from memory only (no file is read): what `/readyz`
+    /// and `/metrics` show. Built like ``OutboxInspector/status(now:)``.
     public func status() -> OutboxStatus {
         let now = Self.nowMilliseconds()
-        let snapshot = state.withLock { s in
-            let first = s.segments.first { $0.recordCount > 0 }.map { $0.baseSequence }
-            let records = s.segments.reduce(0) { $0 + $1.recordCount }
-            let sinks = s.sinks.keys.sorted().map { name -> (String, UInt64, Int, Int64?) in
-                let watermark = s.sinks[name]!.watermark
-                let pending = Int(s.readableSequence > watermark ? s.readableSequence - watermark : 0)
-                let oldest = s.segments.first { $0.recordCount > 0 && $0.lastSequence > watermark }
-                // max(0, …): after the wall clock steps back, "appended in the future" reads as just now.
-                return (name, watermark, pending, pending > 0 ? oldest?.firstAppendTime.map { max(0, now - $0) } : nil)
-            }
-            return (first, records, records > 0 ? s.readableSequence : nil, s.totalBytes, s.segments.count, sinks, s.quarantined)
+        return state.withLock { s in
+            OutboxStatus(
+                directory: directory, segments: s.segments, lastWritten: s.readableSequence,
+                sinks: s.sinks.values.map {
+                    OutboxStatus.SinkInput(name: $0.name, watermark: $0.watermark, routingName: $0.routingName, stopAfter: $0.stopAfter)
+                },
+                routed: s.routed, deadLetters: s.deadLetters, quarantined: s.quarantined, now: now)
         }
-        let sinks = snapshot.5.map { name, watermark, pending, age in
-            OutboxStatus.Sink(
-                name: name, watermark: watermark, pending: pending, oldestPendingAgeMilliseconds: age,
-                deadLetters: ((try? Self.readDeadLetters(directory: directory, sink: name)) ?? []).filter { !$0.requeued }.count)
-        }
-        return OutboxStatus(
-            directory: directory, firstSequence: snapshot.0, lastSequence: snapshot.2, records: snapshot.1, bytes: snapshot.3,
-            segments: snapshot.4, sinks: sinks, quarantined: snapshot.6)
     }
 }
 

@@ -4,6 +4,10 @@ extension Outbox {
         var nextSequence: UInt64
         var watermarks: [String: UInt64]
         var report: RecoveryReport
+        /// Records for some sinks only, oldest first.
+        var routed: [RoutedRecord]
+        /// Per sink, dead letters not requeued.
+        var deadLetters: [String: Int]
     }
 
     /// Scans every segment, verifies every frame, and (when `repair`) cuts torn
@@ -18,6 +22,7 @@ extension Outbox {
         }
         names = names.filter { $0.hasSuffix(Segment.suffix) }.sorted()
         var segments: [Segment] = []
+        var routed: [RoutedRecord] = []
         var last: UInt64 = 0
         var directoryChanged = false
 
@@ -63,6 +68,7 @@ extension Outbox {
                 ? LogScanner.scan(bytes, expectedBase: base, after: max(last, base &- 1), maxBody: maxBody).frames : scan.frames
             for frame in rescanned {
                 segment.index(sequence: frame.sequence, offset: frame.offset, appendTime: frame.appendTime, size: frame.size)
+                if !frame.routing.isEmpty { routed.append(RoutedRecord(sequence: frame.sequence, sinks: frame.routing)) }
             }
             last = max(last, segment.recordCount > 0 ? segment.lastSequence : base &- 1)
             report.records += segment.recordCount
@@ -110,7 +116,18 @@ extension Outbox {
             if directoryChanged { try SystemFile.syncDirectory(segmentsDirectory) }
         }
         report.segments = segments.count
-        report.quarantinedTotal = (try? SystemFile.list(quarantineDirectory).filter { $0.hasSuffix(".bin") }.count) ?? 0
-        return Recovered(segments: segments, nextSequence: nextSequence, watermarks: watermarks, report: report)
+        report.quarantinedTotal =
+            SystemFile.exists(quarantineDirectory) ? try SystemFile.list(quarantineDirectory).filter { $0.hasSuffix(".bin") }.count : 0
+        var deadLetters: [String: Int] = [:]
+        for sink in configuration.sinks {
+            do throws(OutboxError) {
+                deadLetters[sink] = try readDeadLetters(directory: directory, sink: sink).filter { !$0.requeued }.count
+            } catch {
+                report.notes.append("dead-letter log of sink \(sink) is unreadable (\(error.message)): counted as 0")
+            }
+        }
+        return Recovered(
+            segments: segments, nextSequence: nextSequence, watermarks: watermarks, report: report, routed: routed,
+            deadLetters: deadLetters)
     }
 }

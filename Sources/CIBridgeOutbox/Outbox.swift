@@ -1,4 +1,5 @@
 import Dispatch
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -19,10 +20,21 @@ public final class Outbox: Sendable {
     /// What recovery found and repaired when the outbox was opened.
     public let recovery: RecoveryReport
 
+    /// Everything that changes after opening. Held only for short, non-blocking
+    /// steps (no system call, no await inside): appenders, sinks, maintenance
+    /// and status readers take it from any thread.
     let state: Mutex<State>
     /// All disk writes happen here: never on the cooperative thread pool.
     let io = DispatchQueue(label: "cibridge.outbox.io")
+    /// Sinks' reads of the log happen here: `pread`s of records blocks like any
+    /// file I/O, and on the write queue they would wait behind group commits.
+    let reads = DispatchQueue(label: "cibridge.outbox.read")
     private let lockFile: SystemFile
+    /// Outcomes, dead letters and errors of background work are logged here.
+    let logger: Logger
+    /// Failures of work nobody awaits (maintenance, dead-letter writes, reads
+    /// for sinks): logged once per change and counted.
+    let errors: ErrorReporter
 
     var segmentsDirectory: String { directory + "/segments" }
     var cursorsDirectory: String { directory + "/cursors" }
@@ -51,6 +63,13 @@ public final class Outbox: Sendable {
         var quarantined: Int
         /// How many appends the last group commit covered.
         var lastBatchWaiters = 0
+        /// Per sink, what ``resolve(_:_:_:)`` counted.
+        var statistics: [String: SinkStatistics] = [:]
+        /// Per sink, dead letters not requeued (kept here so status reads no file).
+        var deadLetters: [String: Int]
+        /// Records appended for some sinks only (requeued dead letters), oldest first:
+        /// the exceptions status needs to count each sink's pending records exactly.
+        var routed: [RoutedRecord]
     }
 
     struct PendingBatch {
@@ -64,11 +83,17 @@ public final class Outbox: Sendable {
     /// crash: torn tails are cut off and kept in `quarantine/`, damaged records in
     /// the middle of a segment are moved there, and every sink resumes from its
     /// persisted cursor. Throws `locked` when another process has it open.
-    public init(directory: String, configuration: OutboxConfiguration) throws(OutboxError) {
+    ///
+    /// This does blocking file I/O: from async code, use ``open(directory:configuration:logger:)``.
+    public init(
+        directory: String, configuration: OutboxConfiguration, logger: Logger = Logger(label: "cibridge.outbox")
+    ) throws(OutboxError) {
         self.directory = directory
         self.configuration = configuration
+        self.logger = logger
+        self.errors = ErrorReporter(logger: logger)
         for sink in configuration.sinks where !Self.isValidSinkName(sink) {
-            throw OutboxError(.unknownSink, "invalid sink name '\(sink)': use 1-64 of A-Z a-z 0-9 . _ -")
+            throw OutboxError(.invalidSinkName, "invalid sink name '\(sink)': use 1-64 of A-Z a-z 0-9 . _ -")
         }
         try SystemFile.makeDirectory(directory)
         for sub in ["/segments", "/cursors", "/dead-letters", "/quarantine"] {
@@ -92,8 +117,8 @@ public final class Outbox: Sendable {
                 segments: recovered.segments, nextSequence: recovered.nextSequence,
                 readableSequence: recovered.nextSequence - 1, totalBytes: recovered.segments.reduce(0) { $0 + $1.bytes },
                 sinks: sinks, persistedWatermarks: recovered.watermarks, signalled: signalled,
-                quarantined: recovered.report.quarantinedTotal))
-        state.withLock { $0.freeBytes = (try? SystemFile.freeBytes(directory)) ?? .max }
+                quarantined: recovered.report.quarantinedTotal, deadLetters: recovered.deadLetters, routed: recovered.routed))
+        refreshFreeBytes()
         // Give every sink a cursor file at once, so its starting point is on disk
         // and read-only tools (`cibridge outbox status`) see it.
         for (name, watermark) in recovered.watermarks.sorted(by: { $0.key < $1.key }) {
@@ -102,8 +127,25 @@ public final class Outbox: Sendable {
                 try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: directory + "/cursors")
             }
         }
-        ensureReserve(free: (try? SystemFile.freeBytes(directory)) ?? 0)
+        ensureReserve(free: state.withLock { $0.freeBytes == .max ? 0 : $0.freeBytes })
         scheduleMaintenance()
+    }
+
+    /// Opens the outbox on a thread of its own: recovery reads every segment,
+    /// which must not block Swift's cooperative pool.
+    public static func open(
+        directory: String, configuration: OutboxConfiguration, logger: Logger = Logger(label: "cibridge.outbox")
+    ) async throws(OutboxError) -> Outbox {
+        let result: Result<Outbox, OutboxError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(OutboxError) {
+                    continuation.resume(returning: .success(try Outbox(directory: directory, configuration: configuration, logger: logger)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
     }
 
     static func isValidSinkName(_ name: String) -> Bool {
@@ -128,7 +170,8 @@ public final class Outbox: Sendable {
                 if s.closed { return .failure(OutboxError(.closed, "the outbox is closed")) }
                 var size = 0
                 for entry in entries {
-                    let frameSize = RecordFrame.size(key: entry.key, routing: entry.routing, payload: entry.payload.count)
+                    let frameSize = RecordFrame.size(
+                        key: entry.key, routing: entry.routing, payload: entry.payload.count, attributes: entry.attributes)
                     if Int64(frameSize) > configuration.segmentBytes - Segment.headerSize {
                         return .failure(OutboxError(.recordTooLarge, "a \(frameSize)-byte record does not fit a \(configuration.segmentBytes)-byte segment"))
                     }
@@ -148,9 +191,10 @@ public final class Outbox: Sendable {
                     let offset = s.pending.bytes.count
                     RecordFrame.encode(
                         sequence: sequence, appendTime: now, key: entry.key, routing: entry.routing, payload: entry.payload,
-                        into: &s.pending.bytes)
+                        attributes: entry.attributes, into: &s.pending.bytes)
                     s.pending.frames.append((sequence, offset, s.pending.bytes.count - offset, now))
                     sequences.append(sequence)
+                    if !entry.routing.isEmpty { s.routed.append(RoutedRecord(sequence: sequence, sinks: entry.routing)) }
                 }
                 s.pending.waiters.append((continuation, sequences))
                 if s.flushScheduled { return .success(false) }
@@ -208,8 +252,14 @@ public final class Outbox: Sendable {
             try segment.file.write(batch.bytes, at: start)
         } catch {
             // Nothing of the batch counts: cut back whatever part reached the file.
-            try? segment.file.truncate(to: start)
-            state.withLock { s in s.freeBytes = (try? SystemFile.freeBytes(directory)) ?? s.freeBytes }
+            do throws(OutboxError) {
+                try segment.file.truncate(to: start)
+            } catch {
+                // The next batch would follow the partial one: refuse appends instead.
+                errors.report(error, during: "truncate after a failed write")
+                state.withLock { $0.failure = error }
+            }
+            refreshFreeBytes()
             throw error
         }
         let now = Self.nowMilliseconds()
@@ -265,8 +315,11 @@ public final class Outbox: Sendable {
                 s.syncScheduled = false
                 return s.segments[s.segments.count - 1].file
             }
-            if (try? self.syncOrFail(file)) != nil {
+            do throws(OutboxError) {
+                try self.syncOrFail(file)
                 self.state.withLock { $0.lastSync = Self.nowMilliseconds() }
+            } catch {
+                self.errors.report(error, during: "interval fsync")
             }
         }
     }
@@ -276,12 +329,11 @@ public final class Outbox: Sendable {
         try segment.file.syncData()
         let next = try Segment.create(directory: segmentsDirectory, base: base)
         try SystemFile.syncDirectory(segmentsDirectory)
-        let free = (try? SystemFile.freeBytes(directory)) ?? .max
         state.withLock { s in
             s.segments.append(next)
             s.totalBytes += Segment.headerSize
-            s.freeBytes = free
         }
+        refreshFreeBytes()
         return next
     }
 
@@ -294,7 +346,9 @@ public final class Outbox: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             io.async {
                 self.flush()
-                if let file = self.state.withLock({ $0.segments.last?.file }) { try? file.syncData() }
+                if let file = self.state.withLock({ $0.segments.last?.file }) {
+                    do throws(OutboxError) { try file.syncData() } catch { self.errors.report(error, during: "fsync at close") }
+                }
                 self.persistCursors()
                 self.lockFile.unlock()
                 continuation.resume()

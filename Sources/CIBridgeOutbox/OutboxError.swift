@@ -17,6 +17,12 @@ public struct OutboxError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let closed = Code(rawValue: "closed")
         /// A sink name that the outbox was not opened with.
         public static let unknownSink = Code(rawValue: "unknown_sink")
+        /// A sink added at run time under a name the outbox already has.
+        public static let sinkExists = Code(rawValue: "sink_exists")
+        /// A sink name outside 1-64 of `A-Z a-z 0-9 . _ -`.
+        public static let invalidSinkName = Code(rawValue: "invalid_sink_name")
+        /// A directory that holds no outbox (no `segments/`).
+        public static let notAnOutbox = Code(rawValue: "not_an_outbox")
         /// A sequence number or time outside the log.
         public static let outOfRange = Code(rawValue: "out_of_range")
         /// A file of the outbox is not in the expected format.

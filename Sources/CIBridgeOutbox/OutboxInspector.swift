@@ -7,13 +7,15 @@ public struct OutboxInspector: Sendable {
     let segments: [Segment]
     let watermarks: [String: UInt64]
     let quarantined: Int
+    let routed: [RoutedRecord]
+    let deadLetterCounts: [String: Int]
     /// What recovery would do on the next start. (While the service is writing,
     /// the last segment's newest frame can look cut short: that is not damage.)
     public let pendingRepairs: [String]
 
     public init(directory: String) throws(OutboxError) {
         guard SystemFile.exists(directory + "/segments") else {
-            throw OutboxError(.outOfRange, "\(directory) is not an outbox (no segments/ directory)")
+            throw OutboxError(.notAnOutbox, "\(directory) is not an outbox (no segments/ directory)")
         }
         self.directory = directory
         var names = Set<String>()
@@ -30,6 +32,8 @@ public struct OutboxInspector: Sendable {
         self.segments = recovered.segments
         self.watermarks = recovered.watermarks
         self.quarantined = recovered.report.quarantinedTotal
+        self.routed = recovered.routed
+        self.deadLetterCounts = recovered.deadLetters
         self.pendingRepairs = recovered.report.notes
     }
 
@@ -70,33 +74,15 @@ public struct OutboxInspector: Sendable {
     }
 
     /// Records, bytes, segments, and per sink: pending count, oldest pending age,
-    /// dead letters. Reads the log once, one segment at a time.
-    public func status(now: Int64 = Outbox.nowMilliseconds()) throws(OutboxError) -> OutboxStatus {
-        var records = 0
-        var first: UInt64?
-        var last: UInt64?
-        var pending = [Int](repeating: 0, count: sinks.count)
-        var oldest = [Int64?](repeating: nil, count: sinks.count)
-        let marks = sinks.map { watermarks[$0] ?? 0 }
-        try forEachRecord(from: 0) { record in
-            records += 1
-            if first == nil { first = record.sequence }
-            last = record.sequence
-            for (index, sink) in sinks.enumerated() where record.sequence > marks[index] && record.isRouted(to: sink) {
-                pending[index] += 1
-                if oldest[index] == nil { oldest[index] = record.appendTime }
-            }
-            return true
-        }
-        var sinkStatus: [OutboxStatus.Sink] = []
-        for (index, name) in sinks.enumerated() {
-            let dead = try Outbox.readDeadLetters(directory: directory, sink: name).filter { !$0.requeued }.count
-            sinkStatus.append(OutboxStatus.Sink(
-                name: name, watermark: marks[index], pending: pending[index],
-                oldestPendingAgeMilliseconds: oldest[index].map { max(0, now - $0) }, deadLetters: dead))
-        }
+    /// dead letters. Built exactly as the running service builds its own
+    /// (``Outbox/status()``), from what recovery read.
+    public func status(now: Int64 = Outbox.nowMilliseconds()) -> OutboxStatus {
+        let lastWritten = segments.last { $0.recordCount > 0 }?.lastSequence ?? 0
         return OutboxStatus(
-            directory: directory, firstSequence: first, lastSequence: last, records: records,
-            bytes: segments.reduce(0) { $0 + $1.bytes }, segments: segments.count, sinks: sinkStatus, quarantined: quarantined)
+            directory: directory, segments: segments, lastWritten: lastWritten,
+            sinks: sinks.map {
+                OutboxStatus.SinkInput(name: $0, watermark: watermarks[$0] ?? 0, routingName: $0, stopAfter: nil)
+            },
+            routed: routed, deadLetters: deadLetterCounts, quarantined: quarantined, now: now)
     }
 }

@@ -1,3 +1,5 @@
+import CIBridgeOutbox
+
 /// A Redis failure: what kind, and one line for humans.
 public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
@@ -37,5 +39,15 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
         case .configuration: return false
         case .reply: return replyCode != "WRONGTYPE"
         }
+    }
+
+    /// The stable code of the failure: the reply's first word (`WRONGTYPE`,
+    /// `NOSCRIPT`, `OOM`, …) or the kind (`connection`, `authentication`, …).
+    public var code: String { replyCode ?? kind.rawValue }
+
+    /// What the failure means for a record: retried, or dead-lettered.
+    var outcome: DeliveryOutcome {
+        let failure = DeliveryFailure(code: code, message: message)
+        return isRetriable ? .retry(failure) : .deadLetter(failure)
     }
 }

@@ -1,5 +1,6 @@
 import CIBridgeCore
 import CIBridgeOutbox
+import CIBridgeSinks
 import Dispatch
 import Logging
 import Synchronization
@@ -8,15 +9,13 @@ import Synchronization
 /// (hiredis blocks; the cooperative pool never does). Reconnects with backoff
 /// after any connection failure; ``RedisHealth`` logs the state changes.
 final class RedisPublisher: Sendable {
-    enum Outcome: Sendable {
-        case added
-        case duplicate
-        case failed(RedisError)
-    }
-
     private let configuration: RedisSinkConfiguration
     private let health: RedisHealth
     private let queue = DispatchQueue(label: "cibridge.redis.io")
+    /// Taken only on ``queue``, which is serial, so it is never contended and
+    /// may be held across hiredis calls: it exists to make the connection's
+    /// confinement to that queue something the compiler checks (`Sendable`),
+    /// not to serialise threads.
     private let state: Mutex<State>
 
     private struct State: ~Copyable {
@@ -54,7 +53,7 @@ final class RedisPublisher: Sendable {
     }
 
     /// The outcomes of a pipeline from ``send(_:)``: one per record, in order.
-    func receive(_ sent: Sent) async -> [Outcome] {
+    func receive(_ sent: Sent) async -> [DeliveryOutcome] {
         await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: self.receiveBlocking(sent)) }
         }
@@ -85,14 +84,14 @@ final class RedisPublisher: Sendable {
         }
     }
 
-    private func receiveBlocking(_ sent: Sent) -> [Outcome] {
-        state.withLock { s -> [Outcome] in
-            if let failure = sent.failure { return sent.records.map { _ in .failed(failure) } }
+    private func receiveBlocking(_ sent: Sent) -> [DeliveryOutcome] {
+        state.withLock { s -> [DeliveryOutcome] in
+            if let failure = sent.failure { return sent.records.map { _ in failure.outcome } }
             // The connection it went out on broke since: whether Redis ran it is unknown,
             // so it is retried (the dedupe key makes a second run harmless).
             guard let connection = s.connection, s.generation == sent.generation else {
                 let error = s.lastError ?? RedisError(.connection, "redis connection lost before the replies were read")
-                return sent.records.map { _ in .failed(error) }
+                return sent.records.map { _ in error.outcome }
             }
             do throws(RedisError) {
                 let replies = try connection.receive(sent.groups.count)
@@ -101,7 +100,7 @@ final class RedisPublisher: Sendable {
                 // With a second pipeline in flight, SCRIPT LOAD reads that pipeline's reply (an
                 // array or an error, never the bulk SHA), so `load` throws: the connection is
                 // dropped and both pipelines are retried, as after any connection failure.
-                if outcomes.contains(where: { if case .failed(let e) = $0 { return e.replyCode == "NOSCRIPT" } else { return false } }) {
+                if outcomes.contains(where: { if case .retry(let failure) = $0 { failure.code == "NOSCRIPT" } else { false } }) {
                     s.scriptSHA = try load(connection)
                     let (commands, groups) = commands(for: sent.records, sha: s.scriptSHA!)
                     outcomes = Self.outcomes(try connection.pipeline(commands), groups: groups, count: sent.records.count)
@@ -109,7 +108,7 @@ final class RedisPublisher: Sendable {
                 return outcomes
             } catch {
                 fail(&s, error)
-                return sent.records.map { _ in .failed(error) }
+                return sent.records.map { _ in error.outcome }
             }
         }
     }
@@ -172,13 +171,13 @@ final class RedisPublisher: Sendable {
             var keys: [[UInt8]] = []
             var arguments: [[UInt8]] = [ttl, maxLength]
             for record in records[start..<end] {
-                let fields = EnvelopeFields(json: record.payload)
-                let id = fields?["id"] ?? "seq-\(record.sequence)"
+                let envelope = RecordEnvelope(record)
+                let id = envelope["id"] ?? "seq-\(record.sequence)"
                 keys.append(Array((configuration.dedupePrefix + id).utf8))
-                keys.append(Array(configuration.stream { name in name == "partitionkey" ? record.key : fields?[name] }.utf8))
+                keys.append(Array(configuration.stream { name in name == "partitionkey" ? record.key : envelope[name] }.utf8))
                 arguments.append(record.payload)
-                for name in ["id", "type", "subject", "state", "tag", "time"] {
-                    arguments.append(Array((fields?[name] ?? "").utf8))
+                for name in Self.entryFields {
+                    arguments.append(Array((envelope[name] ?? "").utf8))
                 }
             }
             commands.append([Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + keys + arguments)
@@ -188,9 +187,12 @@ final class RedisPublisher: Sendable {
         return (commands, groups)
     }
 
+    /// The attributes each stream entry carries as fields besides the envelope.
+    static let entryFields = ["id", "type", "subject", "state", "tag", "time"]
+
     /// One outcome per record from the replies of its pipeline.
-    private static func outcomes(_ replies: [RedisReply], groups: [Range<Int>], count: Int) -> [Outcome] {
-        var outcomes: [Outcome] = []
+    private static func outcomes(_ replies: [RedisReply], groups: [Range<Int>], count: Int) -> [DeliveryOutcome] {
+        var outcomes: [DeliveryOutcome] = []
         outcomes.reserveCapacity(count)
         for (reply, group) in zip(replies, groups) {
             switch reply {
@@ -199,15 +201,15 @@ final class RedisPublisher: Sendable {
                     switch result {
                     case .integer(0): outcomes.append(.duplicate)
                     case .bulk(let bytes) where bytes.first == UInt8(ascii: "!"):
-                        outcomes.append(.failed(RedisError(.reply, String(decoding: bytes.dropFirst(), as: UTF8.self))))
-                    case .bulk, .status: outcomes.append(.added)
-                    default: outcomes.append(.failed(RedisError(.protocolError, "unexpected script result \(result)")))
+                        outcomes.append(RedisError(.reply, String(decoding: bytes.dropFirst(), as: UTF8.self)).outcome)
+                    case .bulk, .status: outcomes.append(.delivered)
+                    default: outcomes.append(RedisError(.protocolError, "unexpected script result \(result)").outcome)
                     }
                 }
             case .error(let text):
-                outcomes += group.map { _ in .failed(RedisError(.reply, text)) }
+                outcomes += group.map { _ in RedisError(.reply, text).outcome }
             default:
-                outcomes += group.map { _ in .failed(RedisError(.protocolError, "unexpected reply \(reply)")) }
+                outcomes += group.map { _ in RedisError(.protocolError, "unexpected reply \(reply)").outcome }
             }
         }
         return outcomes

@@ -1,4 +1,5 @@
 import CIBridgeOutbox
+import CIBridgeSinks
 import Dispatch
 import Logging
 import Synchronization
@@ -10,14 +11,16 @@ import Synchronization
 /// Redis answered with its new stream entry, or said it was a duplicate within
 /// the dedupe window. Retriable failures (connection loss, timeouts, `LOADING`,
 /// `BUSY`, `OOM`, …) go back to the outbox with backoff; `WRONGTYPE` at the
-/// stream key goes to the dead-letter log with Redis's reason.
-public final class RedisSink: Sendable {
+/// stream key goes to the dead-letter log with Redis's reason. Every outcome
+/// goes through ``Outbox/resolve(_:_:_:)``.
+public final class RedisSink: Sink {
     public let configuration: RedisSinkConfiguration
-    let outbox: Outbox
+    public let outbox: Outbox
     let logger: Logger
     let publishers: [RedisPublisher]
     let health: RedisHealth
-    public let statistics = RedisSinkStatistics()
+
+    public var name: String { configuration.sinkName }
 
     /// Whether the sink's last attempt reached Redis.
     public var isConnected: Bool { health.isConnected }
@@ -66,7 +69,8 @@ public final class RedisSink: Sendable {
                         }
                         guard !inFlight.isEmpty else { break }
                         let sent = inFlight.removeFirst()
-                        await self.resolve(sent.records, await publisher.receive(sent))
+                        let outcomes = await publisher.receive(sent)
+                        self.outbox.resolve(self.name, zip(sent.records.lazy.map(\.sequence), outcomes).lazy.map { ($0, $1) })
                     }
                     await publisher.disconnect()
                 }
@@ -102,31 +106,6 @@ public final class RedisSink: Sendable {
         }
     }
 
-    /// Resolves each record in the outbox by its outcome.
-    private func resolve(_ records: [OutboxRecord], _ outcomes: [RedisPublisher.Outcome]) async {
-        let sink = configuration.sinkName
-        for (record, outcome) in zip(records, outcomes) {
-            switch outcome {
-            case .added:
-                outbox.ack(sink, record.sequence)
-                statistics.added.add(1, ordering: .relaxed)
-            case .duplicate:
-                outbox.ack(sink, record.sequence)
-                statistics.duplicates.add(1, ordering: .relaxed)
-            case .failed(let error) where error.isRetriable:
-                outbox.retry(sink, record.sequence)
-                statistics.retried.add(1, ordering: .relaxed)
-            case .failed(let error):
-                statistics.deadLettered.add(1, ordering: .relaxed)
-                do {
-                    try await outbox.deadLetter(sink, record.sequence, reason: error.message)
-                } catch {
-                    outbox.retry(sink, record.sequence)
-                }
-            }
-        }
-    }
-
     /// The lane of a key: FNV-1a of its bytes, stable across runs.
     static func lane(of key: String, count: Int) -> Int {
         guard count > 1 else { return 0 }
@@ -137,12 +116,4 @@ public final class RedisSink: Sendable {
         }
         return Int(hash % UInt64(count))
     }
-}
-
-/// What a Redis sink has done since it started.
-public final class RedisSinkStatistics: Sendable {
-    public let added = Atomic<Int>(0)
-    public let duplicates = Atomic<Int>(0)
-    public let retried = Atomic<Int>(0)
-    public let deadLettered = Atomic<Int>(0)
 }

@@ -1,13 +1,18 @@
+import CIBridgeCore
+
 /// How the Redis sink connects, names streams, trims and deduplicates.
 public struct RedisSinkConfiguration: Sendable {
     public var url: RedisURL
     /// The outbox sink this publishes for.
     public var sinkName: String
     /// Stream name templates over envelope attributes, tried in order: the first
-    /// whose attributes are all present is used. Default: one stream per
-    /// workflow, `ci:wf:{workflowid}`, and for jobs outside a workflow
-    /// `ci:jobs:{partitionkey}` (their queue).
-    public var streams: [String]
+    /// whose attributes are all present is used (``AttributeTemplateList``).
+    /// Default: one stream per workflow, `ci:wf:{workflowid}`, and for jobs
+    /// outside a workflow `ci:jobs:{partitionkey}` (their queue).
+    public var streams: AttributeTemplateList
+
+    /// The default stream templates.
+    public static let standardStreams = try! AttributeTemplateList(["ci:wf:{workflowid}", "ci:jobs:{partitionkey}"])
     /// `XADD … MAXLEN ~ n`: approximate trimming per stream; 0 keeps everything.
     public var maxLength: Int
     /// How long an envelope id is remembered to drop a second copy (retry or
@@ -27,7 +32,7 @@ public struct RedisSinkConfiguration: Sendable {
     public var connections: Int
 
     public init(
-        url: RedisURL, sinkName: String = "redis", streams: [String] = ["ci:wf:{workflowid}", "ci:jobs:{partitionkey}"],
+        url: RedisURL, sinkName: String = "redis", streams: AttributeTemplateList = standardStreams,
         maxLength: Int = 100_000, dedupeSeconds: Int = 86_400, dedupePrefix: String = "cibridge:dedupe:",
         connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5), batchSize: Int = 1000,
         recordsPerCall: Int = 50, connections: Int = 2
@@ -45,69 +50,17 @@ public struct RedisSinkConfiguration: Sendable {
         self.connections = connections
     }
 
-    /// Checks the templates and numbers; every mistake is one line naming the setting.
+    /// Checks the numbers (templates are checked when they are parsed); every
+    /// mistake is one line naming the setting.
     public func validate() throws(RedisError) {
-        guard !streams.isEmpty else { throw RedisError(.configuration, "redis streams: give at least one template") }
-        for template in streams {
-            var depth = 0
-            for character in template {
-                if character == "{" { depth += 1 } else if character == "}" { depth -= 1 }
-                guard depth == 0 || depth == 1 else { throw RedisError(.configuration, "redis stream template '\(template)': unbalanced braces") }
-            }
-            guard depth == 0, !template.isEmpty else {
-                throw RedisError(.configuration, "redis stream template '\(template)': unbalanced braces or empty")
-            }
-        }
         guard maxLength >= 0 else { throw RedisError(.configuration, "redis maxLength must be 0 (unbounded) or more") }
         guard dedupeSeconds >= 0 else { throw RedisError(.configuration, "redis dedupeSeconds must be 0 (off) or more") }
         guard batchSize > 0, recordsPerCall > 0 else { throw RedisError(.configuration, "redis batchSize and recordsPerCall must be positive") }
         guard (1...16).contains(connections) else { throw RedisError(.configuration, "redis connections must be 1 to 16") }
     }
 
-    /// The stream for an envelope with these attributes: the first template whose
-    /// attributes are all present.
+    /// The stream for an envelope whose attributes `attribute` looks up.
     public func stream(attribute: (String) -> String?) -> String {
-        for template in streams {
-            var output = ""
-            var name: String?
-            var complete = true
-            for character in template {
-                if character == "{" {
-                    name = ""
-                } else if character == "}", let current = name {
-                    guard let value = attribute(current), !value.isEmpty else {
-                        complete = false
-                        break
-                    }
-                    output += value
-                    name = nil
-                } else if name != nil {
-                    name!.append(character)
-                } else {
-                    output.append(character)
-                }
-            }
-            if complete { return output }
-        }
-        return streams.last!.replacingBraces()
-    }
-}
-
-extension String {
-    /// The template with its placeholders replaced by `none` (when no template is complete).
-    fileprivate func replacingBraces() -> String {
-        var output = ""
-        var inside = false
-        for character in self {
-            if character == "{" {
-                inside = true
-                output += "none"
-            } else if character == "}" {
-                inside = false
-            } else if !inside {
-                output.append(character)
-            }
-        }
-        return output
+        streams.render(attribute)
     }
 }

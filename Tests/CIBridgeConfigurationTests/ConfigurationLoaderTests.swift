@@ -47,8 +47,8 @@ struct ConfigurationLoaderTests {
         #expect(c.log.format == .json)
         #expect(c.sinkNames == ["kafka", "redis"])
         #expect(c.outboxConfiguration.fsync == .interval(milliseconds: 20))
-        #expect(c.kafkaSinkConfiguration()?.topics.fallback == "ci.other")
-        #expect(c.kafkaSinkConfiguration()?.effectiveProperties["sasl.mechanism"] == "SCRAM-SHA-512")
+        #expect(try c.kafkaSinkConfiguration()?.topics.fallback.source == "ci.other")
+        #expect(try c.kafkaSinkConfiguration()?.effectiveProperties["sasl.mechanism"] == "SCRAM-SHA-512")
         #expect(try c.redisSinkConfiguration()?.maxLength == 5000)
     }
 
@@ -85,7 +85,7 @@ struct ConfigurationLoaderTests {
         ("outbox:\n  retention: forever\nredis:\n  url: redis://h\n", "outbox.retention"),
         ("kafka:\n  content_mode: xml\n", "kafka.content_mode"),
         ("kafka:\n  flush_timeout: 3s\n", "kafka.brokers"),
-        ("kafka:\n  brokers: k:9092\n  topic_default: 'bad topic'\n", "kafka.topic_*"),
+        ("kafka:\n  brokers: k:9092\n  topic_default: 'bad topic'\n", "kafka.topic_default"),
         ("redis:\n  url: rediss://h\n", "redis.url"),
         ("redis:\n  url: redis://h\n  connections: 0\n", "redis.connections"),
         ("log:\n  level: loud\nredis:\n  url: redis://h\n", "log.level"),

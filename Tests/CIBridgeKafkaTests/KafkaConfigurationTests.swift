@@ -40,13 +40,13 @@ struct KafkaConfigurationTests {
     }
 
     @Test("Topic templates render attributes safely")
-    func templates() {
-        let router = KafkaTopicRouter(byType: ["t": "ci.{tag}.{region}"], fallback: "ci.other")
+    func templates() throws {
+        let router = try KafkaTopicRouter(byType: ["t": "ci.{tag}.{region}"], fallback: "ci.other")
         let json = Array(#"{"data":{"a":"b"},"region":"ap chongqing/1","tag":"SmartCover","type":"t"}"#.utf8)
         #expect(router.topic(for: EnvelopeFields(json: json)) == "ci.SmartCover.ap_chongqing_1")
         let other = Array(#"{"type":"u"}"#.utf8)
         #expect(router.topic(for: EnvelopeFields(json: other)) == "ci.other")
-        let missing = KafkaTopicRouter(byType: [:], fallback: "ci.{nothing}")
+        let missing = try KafkaTopicRouter(byType: [:], fallback: "ci.{nothing}")
         #expect(missing.topic(for: EnvelopeFields(json: other)) == "ci.none")
     }
 

@@ -1,5 +1,6 @@
 import CIBridgeCore
 import CIBridgeOutbox
+import CIBridgeSinks
 import Foundation
 
 /// The repository's test fixtures, found from this file.
@@ -26,10 +27,10 @@ public enum TestFixtures {
 }
 
 extension Outbox {
-    /// Appends `envelopes` keyed by their partition key.
+    /// Appends `envelopes` as `cibridge serve` does (``OutboxEntry/init(envelope:)``).
     @discardableResult
     public func append(envelopes: [Envelope]) async throws -> [UInt64] {
-        try await append(envelopes.map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) })
+        try await append(envelopes.map(OutboxEntry.init(envelope:)))
     }
 
     /// Waits until `sink` has nothing pending, or `seconds` pass; returns whether it drained.

@@ -3,10 +3,10 @@
 /// Swift's own `<` and `==` on `String` follow Unicode canonical equivalence;
 /// the canonical form is defined on bytes so that it is simple to reproduce
 /// in any language.
-enum UTF8Order {
+public enum UTF8Order {
     /// Whether `a`'s UTF-8 bytes sort before `b`'s.
     @inline(__always)
-    static func less(_ a: String, _ b: String) -> Bool {
+    public static func less(_ a: String, _ b: String) -> Bool {
         compare(a, b) < 0
     }
 
@@ -17,7 +17,7 @@ enum UTF8Order {
     }
 
     /// Negative, zero or positive as `a` sorts before, with or after `b`.
-    static func compare(_ a: String, _ b: String) -> Int {
+    public static func compare(_ a: String, _ b: String) -> Int {
         var a = a
         var b = b
         return a.withUTF8 { left in

@@ -103,32 +103,50 @@ public struct Envelope: Sendable, Hashable {
         attributes.filter { !Self.requiredAttributes.contains($0.key) && $0.key != "subject" && $0.key != "time" }
     }
 
-    /// The canonical JSON of the whole event (one line, no trailing newline).
-    public func jsonBytes() -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(dataJSON.count + 64 * sortedAttributes.count)
-        output.append(UInt8(ascii: "{"))
-        var dataPending = true
-        for attribute in sortedAttributes {
-            if dataPending, UTF8Order.less("data", attribute.name) {
-                writeData(into: &output)
-                dataPending = false
-            }
-            if output.count > 1 { output.append(UInt8(ascii: ",")) }
-            CanonicalJSONWriter.writeString(attribute.name, into: &output)
-            output.append(UInt8(ascii: ":"))
-            CanonicalJSONWriter.writeString(attribute.value, into: &output)
-        }
-        if dataPending { writeData(into: &output) }
-        output.append(UInt8(ascii: "}"))
-        return output
+    /// Every attribute except `data`, sorted by name bytes (the order of ``jsonBytes()``).
+    public var attributeList: [(name: String, value: String)] {
+        sortedAttributes.map { ($0.name, $0.value) }
     }
 
-    private func writeData(into output: inout [UInt8]) {
-        if output.count > 1 { output.append(UInt8(ascii: ",")) }
-        CanonicalJSONWriter.writeString("data", into: &output)
-        output.append(UInt8(ascii: ":"))
-        output.append(contentsOf: dataJSON)
+    /// The canonical JSON of the whole event (one line, no trailing newline).
+    public func jsonBytes() -> [UInt8] {
+        jsonBytesAndDataRange().json
+    }
+
+    /// ``jsonBytes()``, and where `data`'s value lies in it.
+    public func jsonBytesAndDataRange() -> (json: [UInt8], dataRange: Range<Int>) {
+        Self.canonicalJSON(sortedAttributes: sortedAttributes.lazy.map { ($0.name, $0.value) }, dataJSON: dataJSON)
+    }
+
+    /// The canonical JSON of an envelope from its string attributes, sorted by
+    /// name bytes (``UTF8Order``), and its `data` already in canonical JSON; and
+    /// where `data`'s value lies in it. The one writer of envelope JSON: also
+    /// what rebuilds an envelope from a Kafka message in binary mode.
+    public static func canonicalJSON(
+        sortedAttributes: some Sequence<(name: String, value: String)>, dataJSON: [UInt8]
+    ) -> (json: [UInt8], dataRange: Range<Int>) {
+        var output: [UInt8] = []
+        output.reserveCapacity(dataJSON.count + 64 * 10)
+        output.append(UInt8(ascii: "{"))
+        var dataRange: Range<Int>?
+        func writeData() {
+            if output.count > 1 { output.append(UInt8(ascii: ",")) }
+            CanonicalJSONWriter.writeString("data", into: &output)
+            output.append(UInt8(ascii: ":"))
+            let start = output.count
+            output.append(contentsOf: dataJSON)
+            dataRange = start..<output.count
+        }
+        for (name, value) in sortedAttributes {
+            if dataRange == nil, UTF8Order.less("data", name) { writeData() }
+            if output.count > 1 { output.append(UInt8(ascii: ",")) }
+            CanonicalJSONWriter.writeString(name, into: &output)
+            output.append(UInt8(ascii: ":"))
+            CanonicalJSONWriter.writeString(value, into: &output)
+        }
+        if dataRange == nil { writeData() }
+        output.append(UInt8(ascii: "}"))
+        return (output, dataRange!)
     }
 
     /// The whole event as a canonical value (for pretty printing and inspection).

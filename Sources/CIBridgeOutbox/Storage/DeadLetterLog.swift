@@ -26,7 +26,7 @@ struct DeadLetterLog {
         var frame: [UInt8] = []
         RecordFrame.encode(
             sequence: record.sequence, appendTime: time, key: record.key, routing: record.routing, payload: payload,
-            into: &frame)
+            attributes: record.attributes, into: &frame)
         return frame
     }
 
@@ -64,7 +64,7 @@ struct DeadLetterLog {
                 let reason = String(decoding: payload[11..<(11 + reasonLength)], as: UTF8.self)
                 let record = OutboxRecord(
                     sequence: frame.sequence, appendTime: originalTime, key: frame.key, routing: frame.routing,
-                    payload: Array(payload[(11 + reasonLength)...]))
+                    payload: Array(payload[(11 + reasonLength)...]), attributes: frame.attributes)
                 positions[frame.sequence] = entries.count
                 entries.append(Entry(record: record, reason: reason, time: frame.appendTime, requeued: false))
             }

@@ -5,6 +5,8 @@ struct LogScanner {
         let offset: Int64
         let size: Int
         let appendTime: Int64
+        /// The sinks the record is for (empty: all).
+        let routing: [String]
     }
 
     /// A byte range that is not a valid frame.
@@ -42,7 +44,9 @@ struct LogScanner {
             while offset < bytes.count {
                 let decoded = RecordFrame.decode(buffer, at: offset, maxBody: maxBody)
                 if case .record(let record, let frameSize) = decoded, record.sequence > last {
-                    result.frames.append(Frame(sequence: record.sequence, offset: Int64(offset), size: frameSize, appendTime: record.appendTime))
+                    result.frames.append(Frame(
+                            sequence: record.sequence, offset: Int64(offset), size: frameSize, appendTime: record.appendTime,
+                            routing: record.routing))
                     last = record.sequence
                     offset += frameSize
                     continue

@@ -17,6 +17,11 @@ struct Segment: Sendable {
     var firstAppendTime: Int64?
     var lastAppendTime: Int64?
     var recordCount = 0
+    /// The append time of the first record of each block of ``timeBlock``
+    /// sequences: how old a pending record is, to within a block, without
+    /// keeping a time per record or reading the file.
+    var blockTimes: [Int64] = []
+    static let timeBlock = 64
 
     /// The last sequence this segment holds, or `baseSequence - 1` when empty.
     var lastSequence: UInt64 { baseSequence &+ UInt64(offsets.count) &- 1 }
@@ -48,10 +53,29 @@ struct Segment: Sendable {
         let slot = Int(sequence - baseSequence)
         while offsets.count < slot { offsets.append(UInt32.max) }
         offsets.append(UInt32(offset))
+        while blockTimes.count <= slot / Self.timeBlock { blockTimes.append(appendTime) }
         endOffset = offset + Int64(size)
         if firstAppendTime == nil { firstAppendTime = appendTime }
         lastAppendTime = appendTime
         recordCount += 1
+    }
+
+    /// How many records (not gaps) have sequences in `range`.
+    func recordCount(in range: ClosedRange<UInt64>) -> Int {
+        guard recordCount > 0, range.upperBound >= baseSequence, range.lowerBound <= lastSequence else { return 0 }
+        if range.lowerBound <= baseSequence && range.upperBound >= lastSequence { return recordCount }
+        let first = Int(max(range.lowerBound, baseSequence) - baseSequence)
+        let last = Int(min(range.upperBound, lastSequence) - baseSequence)
+        var count = 0
+        for slot in first...last where offsets[slot] != UInt32.max { count += 1 }
+        return count
+    }
+
+    /// The append time of `sequence`'s block (at or before the record's own).
+    func approximateAppendTime(of sequence: UInt64) -> Int64? {
+        guard sequence >= baseSequence else { return nil }
+        let block = Int(sequence - baseSequence) / Self.timeBlock
+        return block < blockTimes.count ? blockTimes[block] : nil
     }
 
     /// The file offset of `sequence`'s frame, or of the next record after a gap.

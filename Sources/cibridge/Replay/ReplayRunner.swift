@@ -1,7 +1,5 @@
 import CIBridgeConfiguration
-import CIBridgeKafka
 import CIBridgeOutbox
-import CIBridgeRedis
 import Foundation
 import Logging
 
@@ -48,12 +46,11 @@ struct ReplayRunner {
     }
 
     func run(progress: @Sendable (Int, Int) -> Void) async throws {
-        switch target {
-        case "kafka" where configuration.kafka == nil || configuration.kafka?.brokers == "embedded":
-            throw ValidationFailure("replay to kafka needs kafka.brokers (not 'embedded')")
-        case "redis" where configuration.redis == nil:
-            throw ValidationFailure("replay to redis needs redis.url")
-        default: break
+        guard let kind = SinkKind(rawValue: target) else {
+            throw ValidationFailure("unknown sink '\(target)' (kafka or redis)")
+        }
+        guard configuration.sinkNames.contains(target) else {
+            throw ValidationFailure("replay to \(target) needs \(kind == .kafka ? "kafka.brokers" : "redis.url")")
         }
         let total = until >= from ? Int(until - from + 1) : 0
         guard total > 0 else {
@@ -61,26 +58,11 @@ struct ReplayRunner {
             return
         }
         let name = "\(target)-replay-\(UUID().uuidString.prefix(8).lowercased())"
+        // Made before the temporary sink exists, so a configuration mistake leaves nothing behind.
+        let sink = try SinkFactory(configuration: configuration, logger: logger)
+            .makeSink(kind, name: name, outbox: outbox, allowEmbedded: false)
         try await outbox.addSink(name, routingAs: target, from: from, through: until)
-        let task: Task<Void, any Error>
-        switch target {
-        case "kafka":
-            guard var sinkConfiguration = configuration.kafkaSinkConfiguration(), configuration.kafka?.brokers != "embedded" else {
-                throw ValidationFailure("replay to kafka needs kafka.brokers (not 'embedded')")
-            }
-            sinkConfiguration.sinkName = name
-            let sink = try KafkaSink(outbox: outbox, configuration: sinkConfiguration, logger: logger)
-            task = Task { try await sink.run() }
-        case "redis":
-            guard var sinkConfiguration = try configuration.redisSinkConfiguration() else {
-                throw ValidationFailure("replay to redis needs redis.url")
-            }
-            sinkConfiguration.sinkName = name
-            let sink = try RedisSink(outbox: outbox, configuration: sinkConfiguration, logger: logger)
-            task = Task { try await sink.run() }
-        default:
-            throw ValidationFailure("unknown sink '\(target)' (kafka or redis)")
-        }
+        let task = Task { try await sink.run() }
         defer { task.cancel() }
         while true {
             let watermark = outbox.status().sinks.first { $0.name == name }?.watermark ?? 0
@@ -90,7 +72,11 @@ struct ReplayRunner {
             try await Task.sleep(for: .milliseconds(200))
         }
         task.cancel()
-        _ = try? await task.value
+        do {
+            try await task.value
+        } catch {
+            logger.error("replay sink stopped with an error", metadata: ["sink": "\(name)", "error": "\(error)"])
+        }
         try await outbox.removeSink(name)
     }
 }

@@ -4,6 +4,7 @@ import CIBridgeHTTP
 import CIBridgeKafka
 import CIBridgeOutbox
 import CIBridgeRedis
+import CIBridgeSinks
 import Foundation
 import Hummingbird
 import Logging
@@ -33,50 +34,29 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let logger = makeLogger(configuration.log)
-        let outbox = try Outbox(directory: configuration.outbox.directory, configuration: configuration.outboxConfiguration)
+        let outbox = try await Outbox.open(
+            directory: configuration.outbox.directory, configuration: configuration.outboxConfiguration,
+            logger: Logger(label: "cibridge.outbox"))
         for note in outbox.recovery.notes { logger.warning("outbox recovery", metadata: ["note": "\(note)"]) }
         let quarantine = try Quarantine(directory: configuration.outbox.directory + "/rejected")
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        var refreshers: [@Sendable () -> Void] = [{ BridgeMetrics.record(outbox.status()) }]
-
-        var services: [any Service] = []
-        var embedded: KafkaMockCluster?
-        if let kafka = configuration.kafka {
-            var bootstrap = kafka.brokers
-            if kafka.brokers == "embedded" {
-                let cluster = try KafkaMockCluster(brokers: 1)
-                embedded = cluster
-                bootstrap = cluster.bootstrapServers
-                logger.notice("embedded development Kafka (mock cluster, a few MB per partition)", metadata: ["bootstrap.servers": "\(bootstrap)"])
-            }
-            let sink = try KafkaSink(outbox: outbox, configuration: configuration.kafkaSinkConfiguration(bootstrapServers: bootstrap)!, logger: logger)
-            services.append(SinkService(name: "kafka") { try await sink.run() })
-            let statistics = sink.statistics
-            refreshers.append {
+        let sinks = try SinkFactory(configuration: configuration, logger: logger).makeSinks(outbox: outbox)
+        var services: [any Service] = sinks.map(SinkService.init)
+        let refresh: @Sendable () -> Void = {
+            BridgeMetrics.record(outbox.status())
+            for sink in sinks {
+                let statistics = sink.statistics
                 BridgeMetrics.recordSink(
-                    "kafka", published: statistics.delivered.load(ordering: .relaxed), duplicates: 0,
-                    retried: statistics.retried.load(ordering: .relaxed), deadLettered: statistics.deadLettered.load(ordering: .relaxed),
-                    connected: sink.isConnected)
-            }
-        }
-        if let redisConfiguration = try configuration.redisSinkConfiguration() {
-            let sink = try RedisSink(outbox: outbox, configuration: redisConfiguration, logger: logger)
-            services.append(SinkService(name: "redis") { try await sink.run() })
-            let statistics = sink.statistics
-            refreshers.append {
-                BridgeMetrics.recordSink(
-                    "redis", published: statistics.added.load(ordering: .relaxed), duplicates: statistics.duplicates.load(ordering: .relaxed),
-                    retried: statistics.retried.load(ordering: .relaxed), deadLettered: statistics.deadLettered.load(ordering: .relaxed),
-                    connected: sink.isConnected)
+                    sink.name, published: statistics.delivered - statistics.duplicates, duplicates: statistics.duplicates,
+                    retried: statistics.retried, deadLettered: statistics.deadLettered, connected: sink.isConnected)
             }
         }
         if configuration.http.token == nil {
             logger.warning("no http.token: anyone who can reach the endpoint can post callbacks")
         }
-        let allRefreshers = refreshers
-        let metrics = BridgeMetrics(registry: registry) { for refresh in allRefreshers { refresh() } }
+        let metrics = BridgeMetrics(registry: registry, refresh: refresh)
         let app = buildApplication(
             configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics,
             onServerRunning: { channel in
@@ -91,18 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await outbox.close()
-        _ = embedded
         logger.notice("stopped")
-    }
-}
-
-/// A sink's publishing loop as a service: cancelled on graceful shutdown, after which it flushes and returns.
-struct SinkService: Service {
-    let name: String
-    let body: @Sendable () async throws -> Void
-
-    func run() async throws {
-        try await cancelWhenGracefulShutdown { try await body() }
     }
 }
 

@@ -28,7 +28,7 @@ final class RedisTestbed {
         var configuration = RedisSinkConfiguration(
             url: try RedisURL(url ?? self.server.url), maxLength: maxLength, dedupeSeconds: dedupeSeconds,
             connectTimeout: .seconds(1), commandTimeout: commandTimeout)
-        if let streams { configuration.streams = streams }
+        if let streams { configuration.streams = try AttributeTemplateList(streams) }
         sink = try RedisSink(outbox: outbox, configuration: configuration, logger: logger ?? quiet)
         let sink = self.sink
         runner = Task { try await sink.run() }

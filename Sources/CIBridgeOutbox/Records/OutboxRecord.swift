@@ -10,13 +10,19 @@ public struct OutboxRecord: Sendable, Hashable {
     public let routing: [String]
     /// The bytes to publish (the envelope's canonical JSON).
     public let payload: [UInt8]
+    /// What sinks route it by (``RecordAttributes/none`` for records from before they existed).
+    public let attributes: RecordAttributes
 
-    public init(sequence: UInt64, appendTime: Int64, key: String, routing: [String], payload: [UInt8]) {
+    public init(
+        sequence: UInt64, appendTime: Int64, key: String, routing: [String], payload: [UInt8],
+        attributes: RecordAttributes = .none
+    ) {
         self.sequence = sequence
         self.appendTime = appendTime
         self.key = key
         self.routing = routing
         self.payload = payload
+        self.attributes = attributes
     }
 
     /// Whether the record is for `sink`.
@@ -30,11 +36,15 @@ public struct OutboxEntry: Sendable, Hashable {
     public let key: String
     public let routing: [String]
     public let payload: [UInt8]
+    public let attributes: RecordAttributes
 
-    /// - Parameter routing: the sinks this record is for; empty (the default) means all.
-    public init(key: String, payload: [UInt8], routing: [String] = []) {
+    /// - Parameters:
+    ///   - routing: the sinks this record is for; empty (the default) means all.
+    ///   - attributes: what sinks route it by, stored with it (``RecordAttributes``).
+    public init(key: String, payload: [UInt8], routing: [String] = [], attributes: RecordAttributes = .none) {
         self.key = key
         self.routing = routing
         self.payload = payload
+        self.attributes = attributes
     }
 }
