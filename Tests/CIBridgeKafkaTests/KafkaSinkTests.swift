@@ -1,6 +1,7 @@
 import CIBridgeCore
 import CIBridgeKafka
 import CIBridgeOutbox
+import CIBridgeTestSupport
 import Foundation
 import Testing
 
@@ -201,15 +202,9 @@ struct KafkaSinkFaultTests {
         try await bed.append(sent)
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-        process.arguments = ["-C", "-b", bed.cluster.bootstrapServers, "-t", "ci.task-finish", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init).sorted()
+        let read = try ChildProcess.run(
+            "/usr/bin/kcat", ["-C", "-b", bed.cluster.bootstrapServers, "-t", "ci.task-finish", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"])
+        let lines = read.stdoutLines.sorted()
         let expected = sent.map { "\($0.partitionKey)\t" + String(decoding: $0.jsonBytes(), as: UTF8.self) }.sorted()
         #expect(lines == expected)
     }

@@ -128,6 +128,7 @@ struct RedisFaultTests {
         var logger = Logger(label: "test.redis") { _ in lines }
         logger.logLevel = .info
         let wrong = try RedisTestbed(server: server, url: "redis://:nope@127.0.0.1:\(server.port)", logger: logger)
+        defer { wrong.temporary.remove() }  // not wrong.remove(): `right` goes on with the same server
         try await wrong.append(try workflowEnvelopes(workflows: 2, jobsEach: 2))
         try await Task.sleep(for: .seconds(1))
         #expect(wrong.outbox.status().sinks.first?.pending == 4)
@@ -146,7 +147,6 @@ struct RedisFaultTests {
         #expect(try await right.waitUntilDelivered())
         await right.stop()
         #expect(try right.envelopes(in: "ci:wf:wf-0", password: "s3cret").count == 1)
-        try? FileManager.default.removeItem(atPath: wrong.directory)
     }
 
     @Test("ACL user and password, and SELECT db")
@@ -164,7 +164,9 @@ struct RedisFaultTests {
 
     @Test("A unix socket with a password and a database")
     func unixSocket() async throws {
-        let socketPath = NSTemporaryDirectory() + "cibridge-redis-\(UUID().uuidString.prefix(8)).sock"
+        let socketDirectory = try TemporaryDirectory("redis-socket")
+        defer { socketDirectory.remove() }
+        let socketPath = socketDirectory.file("redis.sock")
         let server = try RedisServer(["--unixsocket", socketPath, "--unixsocketperm", "700", "--requirepass", "pw"])
         let bed = try RedisTestbed(server: server, url: "unix://\(socketPath)?db=2&password=pw")
         defer { bed.remove() }
