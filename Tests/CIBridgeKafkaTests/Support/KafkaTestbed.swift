@@ -87,7 +87,3 @@ final class KafkaTestbed {
         return total
     }
 }
-
-func workflowEnvelopes(workflows: Int, jobsEach: Int) throws -> [Envelope] {
-    try TestFixtures.workflowEnvelopes(workflows: workflows, jobsEach: jobsEach)
-}

@@ -75,7 +75,3 @@ final class RedisTestbed {
         }
     }
 }
-
-func workflowEnvelopes(workflows: Int, jobsEach: Int) throws -> [Envelope] {
-    try TestFixtures.workflowEnvelopes(workflows: workflows, jobsEach: jobsEach)
-}
