@@ -113,7 +113,8 @@ let package = Package(
             ]
         ),
 
-        // Helpers shared by the test targets (seeded random numbers).
+        // Helpers shared by the test targets: seeded random numbers, temporary directories,
+        // child processes, what the machine can do (for skips), fixtures, a Redis server.
         .target(name: "CIBridgeTestSupport", dependencies: ["CIBridgeCore", "CIBridgeOutbox"], path: "Tests/Support"),
         .testTarget(
             name: "CIBridgeCoreTests",
