@@ -20,9 +20,12 @@ public final class ChildProcess {
     public struct Result: Sendable {
         /// The exit status, or the signal's number when a signal ended it.
         public let status: Int32
+        /// Standard output, decoded as UTF-8.
         public let stdout: String
+        /// Standard error, decoded as UTF-8.
         public let stderr: String
 
+        /// The non-empty lines of `stdout`; likewise `stderrLines`.
         public var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
         public var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
     }
@@ -91,8 +94,10 @@ public final class ChildProcess {
         return Result(status: child.process.terminationStatus, stdout: child.stdout.text, stderr: child.stderr.text)
     }
 
+    /// The child's process ID (also its process group's: Foundation starts it in a group of its own).
     public var processIdentifier: Int32 { process.processIdentifier }
 
+    /// Whether it has not exited yet.
     public var isRunning: Bool { process.isRunning }
 
     /// Waits up to `seconds` for the process to exit. Returns its status (see
