@@ -131,7 +131,8 @@ let package = Package(
             ]
         ),
 
-        // Helpers shared by the test targets (seeded random numbers).
+        // Helpers shared by the test targets: seeded random numbers, temporary directories,
+        // child processes, what the machine can do (for skips), fixtures, a Redis server.
         .target(name: "CIBridgeTestSupport", dependencies: ["CIBridgeCore", "CIBridgeOutbox", "CIBridgeSinks"], path: "Tests/Support"),
         .testTarget(name: "CIBridgeSinksTests", dependencies: ["CIBridgeSinks", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeTestSupport"]),
         .testTarget(

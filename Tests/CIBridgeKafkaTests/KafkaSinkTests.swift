@@ -1,6 +1,7 @@
 import CIBridgeCore
 import CIBridgeKafka
 import CIBridgeOutbox
+import CIBridgeTestSupport
 import Foundation
 import Testing
 
@@ -10,7 +11,7 @@ struct KafkaSinkTests {
     func deliveryAndOrder() async throws {
         let bed = try KafkaTestbed(partitions: ["ci.task-finish": 6])
         defer { bed.remove() }
-        let envelopes = try workflowEnvelopes(workflows: 12, jobsEach: 5)
+        let envelopes = try TestFixtures.workflowEnvelopes(workflows: 12, jobsEach: 5)
         try await bed.append(envelopes)
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
@@ -84,10 +85,10 @@ struct KafkaSinkFaultTests {
         let bed = try KafkaTestbed(properties: ["message.timeout.ms": "1500"])
         defer { bed.remove() }
         // Warm up: topic and connections exist.
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
         try bed.cluster.setAllBrokers(up: false)
-        let sent = try workflowEnvelopes(workflows: 10, jobsEach: 10).dropFirst()
+        let sent = try TestFixtures.workflowEnvelopes(workflows: 10, jobsEach: 10).dropFirst()
         try await bed.append(Array(sent))
         try await Task.sleep(for: .seconds(3))
         #expect((bed.outbox.status().sinks.first?.pending ?? 0) == 99)
@@ -110,7 +111,7 @@ struct KafkaSinkFaultTests {
         defer { bed.remove() }
         try bed.cluster.setAllBrokers(up: false)
         bed.start()
-        try await bed.append(try workflowEnvelopes(workflows: 4, jobsEach: 5))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 4, jobsEach: 5))
         let started = Date()
         while (bed.sink.statistics.retried < 20 || bed.sink.isConnected) && Date().timeIntervalSince(started) < 15 {
             try await Task.sleep(for: .milliseconds(10))
@@ -133,11 +134,11 @@ struct KafkaSinkFaultTests {
     func retriableErrors() async throws {
         let bed = try KafkaTestbed()
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
         bed.cluster.pushRequestErrors(apiKey: 0, Array(repeating: KafkaMockCluster.ErrorCode.notLeaderForPartition, count: 3)
             + Array(repeating: KafkaMockCluster.ErrorCode.notEnoughReplicas, count: 3))
-        try await bed.append(try workflowEnvelopes(workflows: 5, jobsEach: 4))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 5, jobsEach: 4))
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         // Counted at the broker first (high-water offsets), then read back.
@@ -150,10 +151,10 @@ struct KafkaSinkFaultTests {
     func permanentErrors() async throws {
         let bed = try KafkaTestbed(properties: ["message.max.bytes": "2000"])
         defer { bed.remove() }
-        var big = try workflowEnvelopes(workflows: 1, jobsEach: 1)[0].jsonBytes()
+        var big = try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 1)[0].jsonBytes()
         big += Array(repeating: UInt8(ascii: " "), count: 3000)
         _ = try await bed.outbox.append([OutboxEntry(key: "wf-big", payload: big)])
-        try await bed.append(try workflowEnvelopes(workflows: 3, jobsEach: 1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 3, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         let dead = try bed.outbox.deadLetters(for: "kafka")
@@ -167,10 +168,10 @@ struct KafkaSinkFaultTests {
     func brokerPermanentError() async throws {
         let bed = try KafkaTestbed()
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
         bed.cluster.pushRequestErrors(apiKey: 0, [KafkaMockCluster.ErrorCode.topicAuthorizationFailed])
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 2).suffix(1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 2).suffix(1))
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         let dead = try bed.outbox.deadLetters(for: "kafka")
@@ -182,10 +183,10 @@ struct KafkaSinkFaultTests {
     func shutdownLeavesPending() async throws {
         let bed = try KafkaTestbed()
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
         try bed.cluster.setAllBrokers(up: false)
-        try await bed.append(try workflowEnvelopes(workflows: 4, jobsEach: 5).dropFirst().map { $0 })
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 4, jobsEach: 5).dropFirst().map { $0 })
         try await Task.sleep(for: .milliseconds(300))
         await bed.stop()
         let reopened = try Outbox(directory: bed.directory, configuration: OutboxConfiguration(sinks: ["kafka"], minFreeBytes: 0))
@@ -201,15 +202,9 @@ struct KafkaSinkFaultTests {
         try await bed.append(sent)
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-        process.arguments = ["-C", "-b", bed.cluster.bootstrapServers, "-t", "ci.task-finish", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init).sorted()
+        let read = try ChildProcess.run(
+            "/usr/bin/kcat", ["-C", "-b", bed.cluster.bootstrapServers, "-t", "ci.task-finish", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"])
+        let lines = read.stdoutLines.sorted()
         let expected = sent.map { "\($0.partitionKey)\t" + String(decoding: $0.jsonBytes(), as: UTF8.self) }.sorted()
         #expect(lines == expected)
     }

@@ -1,4 +1,5 @@
 import CIBridgeOutbox
+import CIBridgeTestSupport
 import Foundation
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 struct OutboxBasicsTests {
     @Test("Appended records survive close and reopen, and each sink gets them once")
     func appendReopenDeliver() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let config = OutboxConfiguration(sinks: ["kafka", "redis"], minFreeBytes: 0)
         do {
@@ -34,7 +35,7 @@ struct OutboxBasicsTests {
 
     @Test("A second process cannot open the same outbox")
     func exclusive() throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let config = OutboxConfiguration(sinks: ["kafka"], minFreeBytes: 0)
         let first = try Outbox(directory: dir.path, configuration: config)
@@ -44,7 +45,7 @@ struct OutboxBasicsTests {
 
     @Test("batches(for:) yields pending records and ends when the outbox closes")
     func asyncSequence() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try Outbox(directory: dir.path, configuration: OutboxConfiguration(sinks: ["s"], minFreeBytes: 0))
         let consumer = Task {
@@ -65,7 +66,7 @@ struct OutboxBasicsTests {
 
     @Test("fsync interval: appends return before the sync and are all there after close and reopen")
     func intervalPolicy() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let config = OutboxConfiguration(sinks: ["s"], fsync: .interval(milliseconds: 50), minFreeBytes: 0)
         do {

@@ -14,7 +14,7 @@ struct OutboxCrashTests {
 
     @Test("SIGKILL under load loses no acknowledged append", arguments: [UInt64(7)])
     func killLoop(seed: UInt64) async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox-crash")
         defer { dir.remove() }
         var rng = SeededGenerator(seed: seed)
         var acknowledged: [UInt64: String] = [:]  // sequence → "writer n"
@@ -34,30 +34,13 @@ struct OutboxCrashTests {
 
     /// Starts the writer, lets it run, kills it with SIGKILL; returns the complete lines it printed.
     private func runAndKill(directory: String, run: Int, afterMilliseconds: Int) throws -> [String] {
-        let process = Process()
-        process.executableURL = Self.writer
-        process.arguments = ["outbox-crash-writer", "--directory", directory, "--run", String(run)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = ByteCollector()
-        let reader = Thread {
-            while true {
-                let data = pipe.fileHandleForReading.availableData
-                if data.isEmpty { break }
-                output.append(data)
-            }
-        }
-        reader.start()
+        let writer = try ChildProcess(Self.writer.path, ["outbox-crash-writer", "--directory", directory, "--run", String(run)])
         // Let it start (recovery, first appends), then kill it at a random moment.
-        let started = Date()
-        while !output.text.contains("ready") && Date().timeIntervalSince(started) < 10 { usleep(5_000) }
+        _ = writer.waitForStdout(containing: "ready", seconds: 10)
         usleep(UInt32(afterMilliseconds) * 1000)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1_000) }
+        writer.kill()
         // Only whole lines count: a line cut by the kill was never fully reported.
-        var text = output.text
+        var text = writer.stdout.text
         if !text.hasSuffix("\n"), let last = text.lastIndex(of: "\n") { text = String(text[...last]) }
         return text.split(separator: "\n").map(String.init)
     }

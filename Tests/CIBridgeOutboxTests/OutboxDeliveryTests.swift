@@ -1,4 +1,5 @@
 import CIBridgeOutbox
+import CIBridgeTestSupport
 import Foundation
 import Testing
 
@@ -14,7 +15,7 @@ struct OutboxDeliveryTests {
 
     @Test("Concurrent appends are group-committed into one contiguous sequence")
     func concurrentAppends() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir)
         let all = try await withThrowingTaskGroup(of: [UInt64].self) { group in
@@ -35,7 +36,7 @@ struct OutboxDeliveryTests {
 
     @Test("Out-of-order acks: the watermark is the contiguous low point, and it is what persists")
     func outOfOrderAcks() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         do {
             let outbox = try open(dir)
@@ -56,7 +57,7 @@ struct OutboxDeliveryTests {
 
     @Test("When every in-flight slot waits for a retry, due retries are still dispatched (a long outage)")
     func retriesFillTheWindow() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir) { $0.maxInFlightPerSink = 4 }
         _ = try await outbox.append((1...10).map { entry($0, key: "k\($0)") })
@@ -78,7 +79,7 @@ struct OutboxDeliveryTests {
 
     @Test("A retried record holds back later records of its key, not other keys")
     func retryHoldsKey() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir)
         _ = try await outbox.append([entry(1, key: "A"), entry(2, key: "B")])
@@ -122,7 +123,7 @@ struct OutboxDeliveryTests {
 
     @Test("Dead letters keep the record and reason, release the key, and can be requeued for that sink only")
     func deadLetters() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir, sinks: ["kafka", "redis"])
         _ = try await outbox.append([entry(1, key: "A"), entry(2, key: "A")])
@@ -153,7 +154,7 @@ struct OutboxDeliveryTests {
 
     @Test("Rewind by sequence and by time delivers again, and persists at once")
     func rewind() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir)
         _ = try await outbox.append((1...5).map { entry($0, key: "k\($0)") })
@@ -175,7 +176,7 @@ struct OutboxDeliveryTests {
 
     @Test("Rewinding past what the sink delivered skips nothing")
     func rewindNeverSkips() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir)
         _ = try await outbox.append((1...6).map { entry($0, key: "k\($0)") })
@@ -188,7 +189,7 @@ struct OutboxDeliveryTests {
 
     @Test("Segments rotate at the configured size and all records read back in order")
     func rotation() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         do {
             let outbox = try open(dir) { $0.segmentBytes = 16 * 1024 }
@@ -205,7 +206,7 @@ struct OutboxDeliveryTests {
 
     @Test("Segments every sink passed are deleted once retention allows; never before")
     func retention() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir, sinks: ["a", "b"]) {
             $0.segmentBytes = 8 * 1024
@@ -230,7 +231,7 @@ struct OutboxDeliveryTests {
 
     @Test("Delivered records are kept for the retention window and can be replayed")
     func retentionKeeps() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir) {
             $0.segmentBytes = 8 * 1024
@@ -247,7 +248,7 @@ struct OutboxDeliveryTests {
 
     @Test("A full outbox refuses appends fast with a distinct error and keeps what it has")
     func full() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir) { $0.maxBytes = 20 * 1024 }
         var accepted: [UInt64] = []
@@ -270,7 +271,7 @@ struct OutboxDeliveryTests {
 
     @Test("The free-space margin refuses appends with disk_low")
     func diskLow() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         let outbox = try open(dir) { $0.minFreeBytes = Int64.max / 2 }
         let error = await #expect(throws: OutboxError.self) {

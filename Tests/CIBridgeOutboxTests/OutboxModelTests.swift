@@ -22,7 +22,7 @@ struct OutboxModelTests {
 final class ModelRun {
     static let sinks = ["a", "b"]
     let seed: UInt64
-    let directory = TemporaryDirectory()
+    let directory: TemporaryDirectory
     let config = OutboxConfiguration(
         sinks: ModelRun.sinks, segmentBytes: 4096, minFreeBytes: 0, retentionSeconds: 3600,
         retry: RetryPolicy(baseMilliseconds: 1, maxMilliseconds: 2))
@@ -47,6 +47,7 @@ final class ModelRun {
     init(seed: UInt64) throws {
         self.seed = seed
         self.rng = SeededGenerator(seed: seed)
+        self.directory = try TemporaryDirectory("outbox-model")
         self.outbox = try Outbox(directory: directory.path, configuration: config)
     }
 

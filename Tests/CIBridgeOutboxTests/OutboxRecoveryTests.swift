@@ -1,4 +1,5 @@
 import CIBridgeOutbox
+import CIBridgeTestSupport
 import Foundation
 import Testing
 
@@ -19,7 +20,7 @@ struct OutboxRecoveryTests {
 
     @Test("A torn tail is cut off (and kept in quarantine); every complete record survives")
     func tornTail() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         try await write(10, to: dir)
         // A crash in the middle of the 11th write: half a frame at the end.
@@ -44,7 +45,7 @@ struct OutboxRecoveryTests {
 
     @Test("A flipped bit in the middle quarantines that record only; the rest are delivered")
     func bitFlip() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         try await write(10, to: dir)
         let path = segmentPath(dir)
@@ -74,7 +75,7 @@ struct OutboxRecoveryTests {
 
     @Test("A damaged length field is resynchronised past, not treated as the end")
     func damagedLength() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         try await write(6, to: dir)
         let path = segmentPath(dir)
@@ -90,7 +91,7 @@ struct OutboxRecoveryTests {
 
     @Test("A damaged cursor does not stop the start: the sink is delivered again from the oldest record")
     func damagedCursor() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         do {
             let outbox = try Outbox(directory: dir.path, configuration: config)
@@ -111,7 +112,7 @@ struct OutboxRecoveryTests {
 
     @Test("A cursor ahead of the log (fsync interval, power cut) never causes a sequence to be reused")
     func cursorAheadOfLog() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         try await write(3, to: dir)
         // Pretend the sink acknowledged up to 50, but only 3 records reached the disk.
@@ -128,7 +129,7 @@ struct OutboxRecoveryTests {
 
     @Test("A segment torn during creation (no header yet) is restarted")
     func tornHeader() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("outbox")
         defer { dir.remove() }
         try await write(3, to: dir)
         let path = segmentPath(dir)

@@ -1,4 +1,5 @@
 @testable import CIBridgeOutbox
+import CIBridgeTestSupport
 import Testing
 
 /// Attributes stored in a record's frame, so sinks need not parse the payload.
@@ -84,7 +85,7 @@ struct RecordAttributesTests {
 
     @Test("Attributes survive the log: appended, read back by a sink, dead-lettered and requeued")
     func throughTheOutbox() async throws {
-        let dir = TemporaryDirectory()
+        let dir = try TemporaryDirectory("record-attributes")
         defer { dir.remove() }
         let outbox = try Outbox(directory: dir.path, configuration: OutboxConfiguration(sinks: ["s"], minFreeBytes: 0))
         _ = try await outbox.append([OutboxEntry(key: "w-1", payload: Self.payload, attributes: Self.attributes)])

@@ -25,7 +25,7 @@ struct RedisFaultTests {
         let server = try RedisServer(["--appendonly", "yes", "--appendfsync", "always"])
         let bed = try RedisTestbed(server: server)
         defer { bed.remove() }
-        let entries = try workflowEnvelopes(workflows: 10, jobsEach: 40).map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) }
+        let entries = try TestFixtures.workflowEnvelopes(workflows: 10, jobsEach: 40).map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) }
         // The first half streams in; the kill comes while the sink is publishing it.
         for chunk in stride(from: 0, to: 200, by: 10) { _ = try await bed.outbox.append(Array(entries[chunk..<(chunk + 10)])) }
         let started = Date()
@@ -65,7 +65,7 @@ struct RedisFaultTests {
         let bed = try RedisTestbed(server: server, retry: RetryPolicy(baseMilliseconds: 60_000, maxMilliseconds: 60_000))
         defer { bed.remove() }
         server.kill()
-        try await bed.append(try workflowEnvelopes(workflows: 5, jobsEach: 20))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 5, jobsEach: 20))
         let started = Date()
         while bed.sink.statistics.retried < 100 && Date().timeIntervalSince(started) < 10 {
             try await Task.sleep(for: .milliseconds(10))
@@ -89,10 +89,10 @@ struct RedisFaultTests {
     func clientPause() async throws {
         let bed = try RedisTestbed(commandTimeout: .milliseconds(300))
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 4, jobsEach: 1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 4, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
         try bed.server.cli(["CLIENT", "PAUSE", "3000", "WRITE"])
-        try await bed.append(try workflowEnvelopes(workflows: 4, jobsEach: 10).dropFirst(4).map { $0 })
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 4, jobsEach: 10).dropFirst(4).map { $0 })
         try await Task.sleep(for: .milliseconds(500))
         #expect((bed.outbox.status().sinks.first?.pending ?? 0) > 0)
         #expect(try await bed.waitUntilDelivered(seconds: 30))
@@ -107,12 +107,12 @@ struct RedisFaultTests {
     func debugSleep() async throws {
         let bed = try RedisTestbed(server: try RedisServer(["--enable-debug-command", "yes"]), commandTimeout: .milliseconds(300))
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 2, jobsEach: 1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 2, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
         let port = bed.server.port
         let sleeper = Task.detached { try RedisServer.cli(port: port, ["DEBUG", "SLEEP", "1.5"]) }
         try await Task.sleep(for: .milliseconds(100))
-        try await bed.append(try workflowEnvelopes(workflows: 2, jobsEach: 10).dropFirst(2).map { $0 })
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 2, jobsEach: 10).dropFirst(2).map { $0 })
         _ = try await sleeper.value
         #expect(try await bed.waitUntilDelivered(seconds: 30))
         await bed.stop()
@@ -128,7 +128,8 @@ struct RedisFaultTests {
         var logger = Logger(label: "test.redis") { _ in lines }
         logger.logLevel = .info
         let wrong = try RedisTestbed(server: server, url: "redis://:nope@127.0.0.1:\(server.port)", logger: logger)
-        try await wrong.append(try workflowEnvelopes(workflows: 2, jobsEach: 2))
+        defer { wrong.temporary.remove() }  // not wrong.remove(): `right` goes on with the same server
+        try await wrong.append(try TestFixtures.workflowEnvelopes(workflows: 2, jobsEach: 2))
         try await Task.sleep(for: .seconds(1))
         #expect(wrong.outbox.status().sinks.first?.pending == 4)
         await wrong.stop()
@@ -142,11 +143,10 @@ struct RedisFaultTests {
         try FileManager.default.removeItem(atPath: wrong.directory + "/LOCK")
         let right = try RedisTestbed(server: server, url: "redis://:s3cret@127.0.0.1:\(server.port)")
         defer { right.remove() }
-        try await right.append(try workflowEnvelopes(workflows: 1, jobsEach: 1))
+        try await right.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 1))
         #expect(try await right.waitUntilDelivered())
         await right.stop()
         #expect(try right.envelopes(in: "ci:wf:wf-0", password: "s3cret").count == 1)
-        try? FileManager.default.removeItem(atPath: wrong.directory)
     }
 
     @Test("ACL user and password, and SELECT db")
@@ -155,7 +155,7 @@ struct RedisFaultTests {
         try server.cli(["ACL", "SETUSER", "bridge", "on", ">pw", "~*", "+@all"])
         let bed = try RedisTestbed(server: server, url: "redis://bridge:pw@127.0.0.1:\(server.port)/3")
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 2))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 2))
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         #expect(try server.cli(["-n", "3", "XLEN", "ci:wf:wf-0"]) == "2")
@@ -164,11 +164,13 @@ struct RedisFaultTests {
 
     @Test("A unix socket with a password and a database")
     func unixSocket() async throws {
-        let socketPath = NSTemporaryDirectory() + "cibridge-redis-\(UUID().uuidString.prefix(8)).sock"
+        let socketDirectory = try TemporaryDirectory("redis-socket")
+        defer { socketDirectory.remove() }
+        let socketPath = socketDirectory.file("redis.sock")
         let server = try RedisServer(["--unixsocket", socketPath, "--unixsocketperm", "700", "--requirepass", "pw"])
         let bed = try RedisTestbed(server: server, url: "unix://\(socketPath)?db=2&password=pw")
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 3))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 3))
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         #expect(try server.cli(["-n", "2", "XLEN", "ci:wf:wf-0"], password: "pw") == "3")
@@ -198,7 +200,7 @@ struct RedisFaultTests {
         let server = try RedisServer(["--maxmemory", "3mb", "--maxmemory-policy", "noeviction"])
         let bed = try RedisTestbed(server: server)
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 20, jobsEach: 100))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 20, jobsEach: 100))
         try await Task.sleep(for: .seconds(2))
         let stuck = bed.outbox.status().sinks.first?.pending ?? 0
         #expect(stuck > 0)
@@ -222,7 +224,7 @@ struct RedisFaultTests {
         logger.logLevel = .info
         let bed = try RedisTestbed(server: server, url: "redis://127.0.0.1:\(port)", logger: logger)
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 3))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 3))
         try await Task.sleep(for: .milliseconds(700))
         #expect(bed.outbox.status().sinks.first?.pending == 3)
         try server.start()

@@ -11,7 +11,7 @@ struct RedisSinkTests {
     func delivery() async throws {
         let bed = try RedisTestbed()
         defer { bed.remove() }
-        let sent = try workflowEnvelopes(workflows: 5, jobsEach: 4)
+        let sent = try TestFixtures.workflowEnvelopes(workflows: 5, jobsEach: 4)
         try await bed.append(sent)
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
@@ -42,7 +42,7 @@ struct RedisSinkTests {
     func trimming() async throws {
         let bed = try RedisTestbed(server: try RedisServer(["--stream-node-max-entries", "10"]), maxLength: 20)
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 1, jobsEach: 200))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 200))
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         let length = Int(try bed.server.cli(["XLEN", "ci:wf:wf-0"])) ?? -1
@@ -53,14 +53,14 @@ struct RedisSinkTests {
     func dedupeOnReplay() async throws {
         let bed = try RedisTestbed()
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 3, jobsEach: 3))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 3, jobsEach: 3))
         #expect(try await bed.waitUntilDelivered())
         try await bed.outbox.rewind("redis", toSequence: 1)
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         #expect(bed.sink.statistics.duplicates == 9)
         for workflow in 0..<3 { #expect(try bed.envelopes(in: "ci:wf:wf-\(workflow)").count == 3) }
-        let ttl = Int(try bed.server.cli(["TTL", "cibridge:dedupe:" + (try workflowEnvelopes(workflows: 1, jobsEach: 1)[0].id)])) ?? 0
+        let ttl = Int(try bed.server.cli(["TTL", "cibridge:dedupe:" + (try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 1)[0].id)])) ?? 0
         #expect(ttl > 86_000)
     }
 
@@ -70,7 +70,7 @@ struct RedisSinkTests {
         try server.cli(["SET", "ci:wf:wf-1", "not a stream"])
         let bed = try RedisTestbed(server: server)
         defer { bed.remove() }
-        try await bed.append(try workflowEnvelopes(workflows: 3, jobsEach: 1))
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 3, jobsEach: 1))
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         let dead = try bed.outbox.deadLetters(for: "redis")

@@ -5,34 +5,37 @@ import Glibc
 #endif
 
 /// A real `redis-server` on a free loopback port, in a temporary directory,
-/// for integration tests. Stopped (and its directory removed) by `stop()`.
+/// for integration tests. Stopped (and its directory removed) by `stop()`,
+/// or when the last reference to it goes away.
 public final class RedisServer {
     public let port: Int
-    public let directory: String
-    private var process: Process?
+    private let temporary: TemporaryDirectory
+    private var child: ChildProcess?
     private let extraArguments: [String]
+
+    /// The server's working directory (its log, and its dump files if a test enables them).
+    public var directory: String { temporary.path }
 
     /// Starts a server; `arguments` are extra `redis-server` options (`--requirepass x`).
     public init(_ arguments: [String] = []) throws {
         port = Self.freePort()
-        directory = NSTemporaryDirectory() + "cibridge-redis-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        temporary = try TemporaryDirectory("redis")
         extraArguments = arguments
         try start()
     }
 
+    deinit {
+        stop()
+    }
+
     /// Starts (again) on the same port and directory.
     public func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--daemonize", "no",
-            "--logfile", directory + "/redis.log",
-        ] + extraArguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        child = try ChildProcess(
+            "/usr/bin/redis-server",
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--daemonize", "no",
+                "--logfile", directory + "/redis.log",
+            ] + extraArguments)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if Self.canConnect(port: port) { return }
@@ -43,15 +46,13 @@ public final class RedisServer {
 
     /// SIGKILL: no shutdown, no final save.
     public func kill() {
-        guard let process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        self.process = nil
+        child?.kill()
+        child = nil
     }
 
     public func stop() {
         kill()
-        try? FileManager.default.removeItem(atPath: directory)
+        temporary.remove()
     }
 
     /// Runs `redis-cli` against the server and returns its output.
@@ -63,16 +64,8 @@ public final class RedisServer {
     /// `redis-cli` against the server on `port`.
     @discardableResult
     public static func cli(port: Int, _ arguments: [String], password: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-        process.arguments = ["-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let arguments = ["-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
+        return try ChildProcess.run("/usr/bin/redis-cli", arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     public var url: String { "redis://127.0.0.1:\(port)" }

@@ -1,3 +1,4 @@
+import CIBridgeTestSupport
 import Foundation
 import Testing
 
@@ -5,8 +6,9 @@ import Testing
 struct ConfigCommandTests {
     @Test("A valid file prints the effective settings, secrets masked; a mistake is one line, exit 78")
     func check() throws {
-        let path = NSTemporaryDirectory() + "cibridge-config-\(UUID().uuidString).yaml"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let directory = try TemporaryDirectory("config")
+        defer { directory.remove() }
+        let path = directory.file("cibridge.yaml")
         try "http:\n  token: s3cret\nredis:\n  url: redis://:pw@127.0.0.1:6379\n".write(toFile: path, atomically: true, encoding: .utf8)
         let good = try CLIRunner.run(["config", "check", "--config", path, "--listen", "127.0.0.1:9999"])
         #expect(good.status == 0)

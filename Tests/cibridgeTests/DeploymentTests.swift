@@ -1,3 +1,4 @@
+import CIBridgeTestSupport
 import Foundation
 import Testing
 import Yams
@@ -57,8 +58,9 @@ struct DeploymentTests {
     func configurations() throws {
         let configMap = dictionary(try load("deploy/kubernetes/configmap.yaml").first)
         let embedded = try #require(dictionary(configMap["data"])["cibridge.yaml"] as? String)
-        let path = NSTemporaryDirectory() + "cibridge-configmap-\(UUID().uuidString).yaml"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let directory = try TemporaryDirectory("configmap")
+        defer { directory.remove() }
+        let path = directory.file("cibridge.yaml")
         try embedded.write(toFile: path, atomically: true, encoding: .utf8)
         for file in [CLIRunner.repositoryRoot.appendingPathComponent("deploy/cibridge.yaml").path, path] {
             let result = try CLIRunner.run(["config", "check", "--config", file])
@@ -89,7 +91,7 @@ struct DeploymentTests {
         #expect(dockerfile.contains("HEALTHCHECK"))
         for package in ["librdkafka1", "libhiredis0.14"] {
             #expect(dockerfile.contains(package))
-            let result = try CLIRunner.run(["-W", "-f=${Package} ${Version}", package], executable: URL(fileURLWithPath: "/usr/bin/dpkg-query"))
+            let result = try ChildProcess.run("/usr/bin/dpkg-query", ["-W", "-f=${Package} ${Version}", package])
             #expect(result.status == 0 && result.stdout.hasPrefix(package), "\(package): \(result.stderr)")
         }
     }

@@ -1,3 +1,4 @@
+import CIBridgeTestSupport
 import Foundation
 import Testing
 
@@ -37,9 +38,7 @@ struct EnvelopeSchemaTests {
         #expect(lines >= paths.count)
 
         let schema = CLIRunner.repositoryRoot.appendingPathComponent("docs/envelope.schema.json").path
-        let python = URL(fileURLWithPath: "/usr/bin/env")
-        let checked = try CLIRunner.run(
-            ["python3", "-c", Self.validator, schema], stdin: Data(decoded.stdout.utf8), executable: python)
+        let checked = try ChildProcess.run("/usr/bin/env", ["python3", "-c", Self.validator, schema], stdin: Data(decoded.stdout.utf8))
         #expect(checked.status == 0, "jsonschema: \(checked.stdout) \(checked.stderr) (scripts/test installs python3-jsonschema)")
         #expect(checked.stdout == "\(lines) valid\n")
     }
@@ -63,8 +62,7 @@ struct EnvelopeSchemaTests {
         let schema = CLIRunner.repositoryRoot.appendingPathComponent("docs/envelope.schema.json").path
         for document in broken {
             let line = try JSONSerialization.data(withJSONObject: document) + Data("\n".utf8)
-            let checked = try CLIRunner.run(
-                ["python3", "-c", Self.validator, schema], stdin: line, executable: URL(fileURLWithPath: "/usr/bin/env"))
+            let checked = try ChildProcess.run("/usr/bin/env", ["python3", "-c", Self.validator, schema], stdin: line)
             #expect(checked.status == 1, "\(checked.stdout)")
         }
     }

@@ -64,12 +64,11 @@ struct FaultMatrixTests {
         #expect(serve.terminate() == 0)
     }
 
-    @Test("Outbox disk full (a 4 MiB filesystem): 503 with Retry-After, nothing acknowledged lost, accepted again once space is back")
+    @Test(
+        "Outbox disk full (a 4 MiB filesystem): 503 with Retry-After, nothing acknowledged lost, accepted again once space is back",
+        .enabled(if: TestEnvironment.canMountTmpfs, TemporaryMount.requirement))
     func diskFull() async throws {
-        guard let mount = try TemporaryMount(sizeMiB: 4) else {
-            print("fault: disk full: skipped (mounting a tmpfs needs root and CAP_SYS_ADMIN)")
-            return
-        }
+        let mount = try TemporaryMount(sizeMiB: 4)
         defer { mount.remove() }
         let redis = try RedisServer()
         defer { redis.stop() }
@@ -121,12 +120,11 @@ struct FaultMatrixTests {
         #expect(serve.terminate() == 0)
     }
 
-    @Test("Read-only outbox filesystem at start: serve refuses to start with one clear line")
+    @Test(
+        "Read-only outbox filesystem at start: serve refuses to start with one clear line",
+        .enabled(if: TestEnvironment.canMountTmpfs, TemporaryMount.requirement))
     func readOnlyOutbox() async throws {
-        guard let mount = try TemporaryMount(sizeMiB: 4) else {
-            print("fault: read-only outbox: skipped (mounting a tmpfs needs root and CAP_SYS_ADMIN)")
-            return
-        }
+        let mount = try TemporaryMount(sizeMiB: 4)
         defer { mount.remove() }
         try mount.remount(readOnly: true)
         let run = try CLIRunner.run(
@@ -181,20 +179,15 @@ struct FaultMatrixTests {
     /// size of the jump — an artefact of the tool. Backward steps are covered
     /// where time is an input: retries are timed on the monotonic clock
     /// (`SinkStateTests`, `OutboxDeliveryTests`) and ages never go negative.
-    @Test("Wall clock steps 2 days forward during an outage: answers stay 200, retention keeps undelivered records, delivery resumes")
+    @Test(
+        "Wall clock steps 2 days forward during an outage: answers stay 200, retention keeps undelivered records, delivery resumes",
+        .enabled(if: TestEnvironment.hasLibfaketime, "libfaketime not installed; scripts/install-deps installs it"),
+        .disabled(if: TestEnvironment.underSanitizer, "under a sanitizer: its runtime must come first, and libfaketime is preloaded"))
     func clockJumpsForward() async throws {
-        let library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-        guard FileManager.default.fileExists(atPath: library) else {
-            print("fault: clock jump: skipped (libfaketime not installed; scripts/install-deps installs it)")
-            return
-        }
-        let environment = ProcessInfo.processInfo.environment
-        guard environment["ASAN_OPTIONS"] == nil && environment["TSAN_OPTIONS"] == nil else {
-            print("fault: clock jump: skipped under a sanitizer (its runtime must come first; libfaketime is preloaded)")
-            return
-        }
-        let clock = NSTemporaryDirectory() + "cibridge-faketime-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: clock) }
+        let library = TestEnvironment.libfaketime
+        let directory = try TemporaryDirectory("faketime")
+        defer { directory.remove() }
+        let clock = directory.file("clock")
         try "+0".write(toFile: clock, atomically: true, encoding: .utf8)
         let redis = try RedisServer()
         defer { redis.stop() }
@@ -291,41 +284,5 @@ struct FaultMatrixTests {
             if let record = try consumer.poll(timeoutMilliseconds: 200), let id = EnvelopeFields(json: record.value)?["id"] { seen.insert(id) }
         }
         return seen
-    }
-}
-
-/// A small tmpfs, for disk-full and read-only faults; `nil` where mounting is not allowed.
-struct TemporaryMount {
-    let path: String
-
-    init?(sizeMiB: Int) throws {
-        path = NSTemporaryDirectory() + "cibridge-mount-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        guard getuid() == 0, Self.run(["mount", "-t", "tmpfs", "-o", "size=\(sizeMiB)m", "tmpfs", path]) else {
-            try? FileManager.default.removeItem(atPath: path)
-            return nil
-        }
-    }
-
-    func remount(readOnly: Bool) throws {
-        guard Self.run(["mount", "-o", "remount,\(readOnly ? "ro" : "rw")", path]) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
-    }
-
-    func remove() {
-        _ = Self.run(["umount", "-l", path])
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    private static func run(_ arguments: [String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
     }
 }

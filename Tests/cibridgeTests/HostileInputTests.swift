@@ -32,7 +32,7 @@ struct HostileInputTests {
             environment: ["CIBRIDGE_HTTP_READ_TIMEOUT": "\(Int(Self.readTimeout))s"])
         defer { serve.remove() }
         #expect(try await serve.waitUntilReady())
-        let pid = serve.process.processIdentifier
+        let pid = serve.processIdentifier
         let startRSS = Self.memory(pid, "VmRSS")
 
         // The well-behaved client: a valid callback every 50 ms until the attacks end,

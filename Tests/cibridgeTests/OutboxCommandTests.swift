@@ -1,4 +1,5 @@
 import CIBridgeOutbox
+import CIBridgeTestSupport
 import Foundation
 import Testing
 
@@ -6,9 +7,9 @@ import Testing
 @Suite("cibridge outbox", .serialized)
 struct OutboxCommandTests {
     /// An outbox with 5 envelopes: sink kafka delivered 1-2 and dead-lettered 3, sink redis nothing.
-    func prepare() async throws -> String {
-        let directory = NSTemporaryDirectory() + "cibridge-cli-outbox-" + UUID().uuidString
-        let outbox = try Outbox(directory: directory, configuration: OutboxConfiguration(sinks: ["kafka", "redis"], minFreeBytes: 0))
+    func prepare() async throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory("cli-outbox")
+        let outbox = try Outbox(directory: directory.path, configuration: OutboxConfiguration(sinks: ["kafka", "redis"], minFreeBytes: 0))
         let golden = try String(contentsOfFile: CLIRunner.fixture("golden/case2-workflow.jsonl"), encoding: .utf8)
         _ = try await outbox.append((1...5).map { _ in OutboxEntry(key: "wf", payload: Array(golden.dropLast().utf8)) })
         var taken: [OutboxRecord] = []
@@ -22,8 +23,9 @@ struct OutboxCommandTests {
 
     @Test("status reports records, per-sink progress and dead letters")
     func status() async throws {
-        let directory = try await prepare()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try await prepare()
+        defer { temporary.remove() }
+        let directory = temporary.path
         let result = try CLIRunner.run(["outbox", "status", "--dir", directory])
         #expect(result.status == 0)
         #expect(result.stdout.contains("records     5 (sequences 1…5)"))
@@ -38,8 +40,9 @@ struct OutboxCommandTests {
 
     @Test("inspect prints records with the envelope embedded")
     func inspect() async throws {
-        let directory = try await prepare()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try await prepare()
+        defer { temporary.remove() }
+        let directory = temporary.path
         let result = try CLIRunner.run(["outbox", "inspect", "--dir", directory, "--from", "4", "--limit", "5"])
         #expect(result.status == 0)
         #expect(result.stdoutLines.count == 2)
@@ -51,8 +54,9 @@ struct OutboxCommandTests {
 
     @Test("dead-letters lists, requeue re-appends for that sink, rewind delivers again")
     func operate() async throws {
-        let directory = try await prepare()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try await prepare()
+        defer { temporary.remove() }
+        let directory = temporary.path
         let dead = try CLIRunner.run(["outbox", "dead-letters", "--dir", directory])
         #expect(dead.stdoutLines.count == 1)
         #expect(dead.stdout.contains("\"reason\":\"MSG_SIZE_TOO_LARGE\""))
@@ -75,8 +79,9 @@ struct OutboxCommandTests {
 
     @Test("Changing commands refuse an outbox in use; reading ones work")
     func locked() async throws {
-        let directory = try await prepare()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try await prepare()
+        defer { temporary.remove() }
+        let directory = temporary.path
         let running = try Outbox(directory: directory, configuration: OutboxConfiguration(sinks: ["kafka"], minFreeBytes: 0))
         let rewind = try CLIRunner.run(["outbox", "rewind", "--dir", directory, "--sink", "kafka", "--to-seq", "1"])
         #expect(rewind.status != 0)

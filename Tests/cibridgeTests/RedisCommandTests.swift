@@ -11,9 +11,9 @@ import Testing
 struct RedisCommandTests {
     /// Publishes the seed's three cases through a real outbox and Redis sink.
     func publishSeed(to server: RedisServer) async throws -> [Envelope] {
-        let directory = NSTemporaryDirectory() + "cibridge-cli-redis-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = try Outbox(directory: directory, configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
+        let directory = try TemporaryDirectory("cli-redis")
+        defer { directory.remove() }
+        let outbox = try Outbox(directory: directory.path, configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
         let sink = try RedisSink(outbox: outbox, configuration: RedisSinkConfiguration(url: RedisURL(server.url)), logger: quiet)

@@ -5,31 +5,32 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// A real `cibridge serve` process on a free loopback port, for end-to-end tests.
+/// A real `cibridge serve` process on a free loopback port, for end-to-end
+/// tests. Killed when the last reference to it goes away; its outbox, when it
+/// made one, is removed then too.
 final class ServeProcess {
     let port: Int
     let outbox: String
-    let process = Process()
-    let errors = ByteCollector()
+    /// The outbox directory when the caller gave none.
+    private let temporary: TemporaryDirectory?
+    private let child: ChildProcess
 
+    /// What serve logged so far (it logs to standard error).
+    var errors: ByteCollector { child.stderr }
+
+    var processIdentifier: Int32 { child.processIdentifier }
+
+    /// Starts serve with `arguments` (after `--listen` and `--outbox`); `outbox`
+    /// defaults to a fresh temporary directory. Inherited `CIBRIDGE_*`
+    /// variables are dropped so the developer's shell cannot change a test.
     init(arguments: [String], outbox: String? = nil, environment: [String: String] = [:]) throws {
-        ignoreBrokenPipes()
         port = RedisServer.freePort()
-        self.outbox = outbox ?? NSTemporaryDirectory() + "cibridge-serve-" + UUID().uuidString
-        process.executableURL = CLIRunner.productsDirectory.appendingPathComponent("cibridge")
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--outbox", self.outbox] + arguments
+        temporary = outbox == nil ? try TemporaryDirectory("serve") : nil
+        self.outbox = outbox ?? temporary!.path
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CIBRIDGE_") }
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
-        let errors = self.errors
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil } else { errors.append(data) }
-        }
-        try process.run()
+        child = try ChildProcess(
+            CLIRunner.executable, ["serve", "--listen", "127.0.0.1:\(port)", "--outbox", self.outbox] + arguments, environment: env)
     }
 
     /// Waits until `/readyz` answers.
@@ -79,19 +80,15 @@ final class ServeProcess {
 
     /// SIGTERM, then waits; returns the exit status (or nil when it did not stop in time).
     func terminate(seconds: Double = 20) -> Int32? {
-        process.terminate()
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
+        child.terminate(seconds: seconds)
     }
 
+    /// SIGKILL, and waits for the exit.
     func kill() {
-        if process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        child.kill()
     }
 
+    /// Kills serve and removes its outbox (also one the caller gave).
     func remove() {
         kill()
         try? FileManager.default.removeItem(atPath: outbox)

@@ -112,8 +112,9 @@ extension ServeTests {
         let redis = try RedisServer()
         defer { redis.stop() }
         let kafka = try KafkaMockCluster(brokers: 1)
-        let outbox = NSTemporaryDirectory() + "cibridge-serve-kill-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: outbox) }
+        let directory = try TemporaryDirectory("serve-kill")
+        defer { directory.remove() }
+        let outbox = directory.path
         let arguments = ["--kafka-brokers", kafka.bootstrapServers, "--redis-url", redis.url, "--token", Self.token]
         let template = try String(contentsOf: CLIRunner.fixtures.appendingPathComponent("seed/case2-workflow.xml"), encoding: .utf8)
         func body(_ n: Int) -> Data {

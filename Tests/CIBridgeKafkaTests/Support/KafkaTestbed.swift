@@ -8,7 +8,8 @@ import Logging
 /// A mock cluster, an outbox in a temporary directory and a running Kafka sink.
 final class KafkaTestbed {
     let cluster: KafkaMockCluster
-    let directory: String
+    /// Holds the outbox.
+    let temporary: TemporaryDirectory
     let outbox: Outbox
     let sink: KafkaSink
     private var runner: Task<Void, any Error>?
@@ -20,8 +21,8 @@ final class KafkaTestbed {
     ) throws {
         cluster = try KafkaMockCluster(brokers: brokers)
         for (topic, count) in partitions { try cluster.createTopic(topic, partitions: count) }
-        directory = NSTemporaryDirectory() + "cibridge-kafka-test-" + UUID().uuidString
-        outbox = try Outbox(directory: directory, configuration: OutboxConfiguration(sinks: ["kafka"], minFreeBytes: 0, retry: retry))
+        temporary = try TemporaryDirectory("kafka-test")
+        outbox = try Outbox(directory: temporary.path, configuration: OutboxConfiguration(sinks: ["kafka"], minFreeBytes: 0, retry: retry))
         var logger = Logger(label: "test.kafka")
         logger.logLevel = .critical
         var settings = ["message.timeout.ms": "5000", "retry.backoff.ms": "50"]
@@ -34,6 +35,9 @@ final class KafkaTestbed {
             logger: logger)
         if startSink { start() }
     }
+
+    /// The outbox's directory.
+    var directory: String { temporary.path }
 
     func start() {
         let sink = self.sink
@@ -49,7 +53,7 @@ final class KafkaTestbed {
     }
 
     func remove() {
-        try? FileManager.default.removeItem(atPath: directory)
+        temporary.remove()
     }
 
     /// Appends the envelopes of `body` (a callback fixture's bytes).
@@ -82,8 +86,4 @@ final class KafkaTestbed {
         for partition in 0..<partitions { total += try consumer.watermarks(topic, partition: partition).high }
         return total
     }
-}
-
-func workflowEnvelopes(workflows: Int, jobsEach: Int) throws -> [Envelope] {
-    try TestFixtures.workflowEnvelopes(workflows: workflows, jobsEach: jobsEach)
 }

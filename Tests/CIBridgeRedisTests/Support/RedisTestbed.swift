@@ -8,7 +8,8 @@ import Logging
 /// A redis-server, an outbox in a temporary directory and a Redis sink.
 final class RedisTestbed {
     let server: RedisServer
-    let directory: String
+    /// Holds the outbox.
+    let temporary: TemporaryDirectory
     let outbox: Outbox
     let sink: RedisSink
     private var runner: Task<Void, any Error>?
@@ -19,9 +20,9 @@ final class RedisTestbed {
         retry: RetryPolicy = RetryPolicy(baseMilliseconds: 50, maxMilliseconds: 400)
     ) throws {
         self.server = try server ?? RedisServer()
-        directory = NSTemporaryDirectory() + "cibridge-redis-test-" + UUID().uuidString
+        temporary = try TemporaryDirectory("redis-test")
         outbox = try Outbox(
-            directory: directory,
+            directory: temporary.path,
             configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0, retry: retry))
         var quiet = Logger(label: "test.redis")
         quiet.logLevel = .critical
@@ -34,15 +35,19 @@ final class RedisTestbed {
         runner = Task { try await sink.run() }
     }
 
+    /// The outbox's directory.
+    var directory: String { temporary.path }
+
     func stop() async {
         runner?.cancel()
         _ = try? await runner?.value
         await outbox.close()
     }
 
+    /// Stops the server and removes the outbox's directory.
     func remove() {
         server.stop()
-        try? FileManager.default.removeItem(atPath: directory)
+        temporary.remove()
     }
 
     @discardableResult
@@ -69,8 +74,4 @@ final class RedisTestbed {
             return nil
         }
     }
-}
-
-func workflowEnvelopes(workflows: Int, jobsEach: Int) throws -> [Envelope] {
-    try TestFixtures.workflowEnvelopes(workflows: workflows, jobsEach: jobsEach)
 }
