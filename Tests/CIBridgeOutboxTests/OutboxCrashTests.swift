@@ -20,7 +20,10 @@ struct OutboxCrashTests {
         var acknowledged: [UInt64: String] = [:]  // sequence → "writer n"
         let cycles = 8
         for cycle in 0..<cycles {
-            let lines = try runAndKill(directory: dir.path, run: cycle, afterMilliseconds: Int.random(in: 150...700, using: &rng))
+            let pause = Int.random(in: 150...700, using: &rng)
+            // On a thread of its own: it sleeps and waits for the child, which on the
+            // cooperative pool would stall the tests running beside this one.
+            let lines = try await offPool { [self] in try runAndKill(directory: dir.path, run: cycle, afterMilliseconds: pause) }
             for line in lines {
                 let parts = line.split(separator: " ")
                 guard parts.count == 3, let sequence = UInt64(parts[0]) else { continue }
@@ -53,9 +56,12 @@ struct OutboxCrashTests {
         let delivered = status.sinks.first { $0.name == "s" }!.watermark
         var seen: [UInt64: [UInt8]] = [:]
         var prefixes = Set<String>()
-        while true {
+        // Until the verifying sink has nothing pending (a pause in reading, on a
+        // machine busy with other tests, is not the end of the log).
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
             let batch = try await outbox.take(5_000, from: "verify\(cycle)", seconds: 0.3)
-            if batch.isEmpty { break }
+            if batch.isEmpty && outbox.status().sinks.first(where: { $0.name == "verify\(cycle)" })?.pending == 0 { break }
             for record in batch {
                 let twice = seen[record.sequence] != nil
                 #expect(!twice, "cycle \(cycle): sequence \(record.sequence) twice in the log")
@@ -79,5 +85,12 @@ struct OutboxCrashTests {
         let lostCount = lost.count
         #expect(lostCount == 0, "cycle \(cycle): lost \(lostCount) acknowledged records, e.g. \(lost.sorted().prefix(5)); recovery: \(outbox.recovery.notes)")
         await outbox.close()
+    }
+
+    /// Runs `body` on a new thread and returns its result.
+    private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
     }
 }
