@@ -143,7 +143,14 @@ let package = Package(
         .testTarget(name: "CIBridgeConfigurationTests", dependencies: ["CIBridgeConfiguration"]),
         .testTarget(
             name: "CIBridgeHTTPTests",
-            dependencies: ["CIBridgeHTTP", "CIBridgeConfiguration", "CIBridgeOutbox", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CIBridgeHTTP", "CIBridgeConfiguration", "CIBridgeOutbox",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench", "CIBridgeTestSupport"]),
         .testTarget(

@@ -1,7 +1,6 @@
 import CIBridgeOutbox
 import Metrics
 import Prometheus
-import Synchronization
 
 /// The service's metrics, through swift-metrics, exported in Prometheus text format.
 ///
@@ -16,25 +15,48 @@ public struct BridgeMetrics: Sendable {
     private let bytes: Metrics.Counter
     private let events: Metrics.Counter
     private let duration: Metrics.Timer
-    /// `cibridge_callbacks_total` per result and status, made once each: making a
-    /// metric goes through the factory's lock and label handling on every call.
+    /// The outbox append alone, recorded by ``CallbackIntake``.
+    let appendDuration: Metrics.Timer
+    /// Connections closed by ``RequestDeadline`` because no request head arrived in time.
+    let headTimeouts: Metrics.Counter
+    /// Refused bodies that could not be written to the quarantine.
+    let quarantineErrors: Metrics.Counter
+    /// `cibridge_callbacks_total` per result and status: the one owner of these
+    /// counters, for the route's answers and ``RequestDeadline``'s 408 alike.
     private let outcomes: OutcomeCounters
 
+    /// Metrics kept in `registry`.
+    ///
+    /// The callback metrics are made with a factory on `registry` rather than
+    /// through `MetricsSystem`, which can be bootstrapped once per process: each
+    /// application (each test) counts in its own registry. `cibridge serve`
+    /// bootstraps `MetricsSystem` with the same registry, so one scrape shows all.
     public init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () -> Void = {}) {
         self.registry = registry
         self.refresh = refresh
-        self.bytes = Metrics.Counter(label: "cibridge_callback_bytes_total")
-        self.events = Metrics.Counter(label: "cibridge_events_stored_total")
-        self.duration = Metrics.Timer(label: "cibridge_http_request_duration_seconds", preferredDisplayUnit: .seconds)
-        self.outcomes = OutcomeCounters()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        self.bytes = Metrics.Counter(label: "cibridge_callback_bytes_total", factory: factory)
+        self.events = Metrics.Counter(label: "cibridge_events_stored_total", factory: factory)
+        self.duration = Metrics.Timer(label: "cibridge_http_request_duration_seconds", factory: factory)
+        self.appendDuration = Metrics.Timer(label: "cibridge_outbox_append_duration_seconds", factory: factory)
+        self.headTimeouts = Metrics.Counter(label: "cibridge_http_head_timeouts_total", factory: factory)
+        self.quarantineErrors = Metrics.Counter(label: "cibridge_quarantine_errors_total", factory: factory)
+        self.outcomes = OutcomeCounters(factory: factory)
     }
 
-    /// A callback was answered: `result` is the outcome code (`accepted`, `test_ping`, `unauthorized`, `malformed_xml`, …).
-    func callback(result: String, status: Int, bytes: Int, seconds: Double, events: Int) {
-        outcomes.counter(result: result, status: status).increment()
-        self.bytes.increment(by: bytes)
+    /// A callback was answered by the route.
+    func record(_ outcome: CallbackOutcome, bodyBytes: Int, duration: Duration) {
+        record(outcome)
+        bytes.increment(by: bodyBytes)
+        let events = outcome.eventCount
         if events > 0 { self.events.increment(by: events) }
-        duration.recordNanoseconds(Int64(seconds * 1e9))
+        let (seconds, attoseconds) = duration.components
+        self.duration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    /// A callback was answered (by the route, or with 408 by ``RequestDeadline``).
+    func record(_ outcome: CallbackOutcome) {
+        outcomes.counter(result: outcome.code, status: Int(outcome.status.code)).increment()
     }
 
     /// The Prometheus text of every metric.
@@ -66,20 +88,5 @@ public struct BridgeMetrics: Sendable {
         Gauge(label: "cibridge_sink_duplicates_total", dimensions: [("sink", name)]).record(duplicates)
         Gauge(label: "cibridge_sink_retried_total", dimensions: [("sink", name)]).record(retried)
         Gauge(label: "cibridge_sink_dead_lettered_total", dimensions: [("sink", name)]).record(deadLettered)
-    }
-}
-
-/// The callback counters made so far, by result and status.
-final class OutcomeCounters: Sendable {
-    private let counters = Mutex<[String: Metrics.Counter]>([:])
-
-    func counter(result: String, status: Int) -> Metrics.Counter {
-        let key = "\(status) \(result)"
-        return counters.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = Metrics.Counter(label: "cibridge_callbacks_total", dimensions: [("result", result), ("status", String(status))])
-            counters[key] = counter
-            return counter
-        }
     }
 }

@@ -1,10 +1,6 @@
 import HTTPTypes
-import Metrics
 import NIOCore
 import NIOHTTPTypes
-
-/// Connections closed because no request head arrived in time (idle or slowloris).
-private let headTimeouts = Counter(label: "cibridge_http_head_timeouts_total")
 
 /// Deadlines for slow or stalled clients, one event-loop timer per connection:
 ///
@@ -28,6 +24,8 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let timeout: TimeAmount
+    /// Counts the 408s and the head timeouts; `nil` when no metrics are kept.
+    private let metrics: BridgeMetrics?
     private var timer: Scheduled<Void>?
     private var expired = false
     /// Between a request's head and its end.
@@ -35,8 +33,9 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     /// Body bytes dropped after the answer.
     private var dropped = 0
 
-    init(milliseconds: Int) {
+    init(milliseconds: Int, metrics: BridgeMetrics?) {
         self.timeout = .milliseconds(Int64(milliseconds))
+        self.metrics = metrics
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -103,7 +102,7 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         guard timer == nil, !expired else { return }
         schedule(context: context) { handler, context in
             handler.timer = nil
-            headTimeouts.increment()
+            handler.metrics?.headTimeouts.increment()
             context.close(promise: nil)
         }
     }
@@ -125,16 +124,14 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     private func expire(context: ChannelHandlerContext) {
         timer = nil
         expired = true
-        Counter(label: "cibridge_callbacks_total", dimensions: [("result", "request_timeout"), ("status", "408")]).increment()
-        let body = ResponseJSON.body([
-            "error": "request_timeout", "message": .string("body not received within \(timeout.nanoseconds / 1_000_000) ms"),
-        ])
+        let outcome = CallbackOutcome.requestTimeout(milliseconds: Int(timeout.nanoseconds / 1_000_000))
+        metrics?.record(outcome)
+        let body = ResponseJSON.body(outcome.fields)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.contentLength] = String(body.readableBytes)
         headers[.connection] = "close"
-        headers[.init("X-CIBridge-Result")!] = "request_timeout"
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .requestTimeout, headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: outcome.status, headerFields: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in self.lingeringClose(context: context) }
     }

@@ -1,4 +1,6 @@
 import CIBridgeCore
+import HTTPTypes
+import Hummingbird
 import NIOCore
 
 /// The JSON bodies cibridge answers with: strings, integers, arrays and objects,
@@ -22,12 +24,6 @@ enum ResponseJSON: Sendable, ExpressibleByStringInterpolation, ExpressibleByInte
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 
-    /// The text of a string value (the outcome code of a response).
-    var text: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
-
     /// A response body: the compact JSON text of `fields`, then a newline.
     static func body(_ fields: [String: ResponseJSON]) -> ByteBuffer {
         var bytes: [UInt8] = []
@@ -35,6 +31,13 @@ enum ResponseJSON: Sendable, ExpressibleByStringInterpolation, ExpressibleByInte
         ResponseJSON.object(fields).write(into: &bytes)
         bytes.append(UInt8(ascii: "\n"))
         return ByteBuffer(bytes: bytes)
+    }
+
+    /// An `application/json` answer with `fields` as its body.
+    static func response(status: HTTPResponse.Status, _ fields: [String: ResponseJSON]) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body(fields)))
     }
 
     /// Appends the compact JSON text of this value.

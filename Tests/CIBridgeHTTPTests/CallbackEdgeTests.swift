@@ -1,0 +1,301 @@
+import CIBridgeConfiguration
+import CIBridgeHTTP
+import CIBridgeOutbox
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// Every status the edge answers, through Hummingbird's test client: the
+/// router alone where it shows the answer, a live server where only a socket
+/// does (the peer's address, the 408 of the channel handler).
+@Suite("HTTP edge answers")
+struct CallbackEdgeTests {
+    static let path = "/callbacks/\(TestBridge.token)"
+
+    @Test("200 accepted: the events are stored, their ids answered, the callback counted with its bytes and events")
+    func accepted() async throws {
+        try await TestBridge.run { bridge in
+            let body = try Fixture.taskFinish()
+            try await bridge.application().test(.router) { client in
+                try await client.execute(uri: Self.path, method: .post, headers: .xml, body: body) { response in
+                    #expect(response.status == .ok)
+                    let answer = try members(response.body)
+                    #expect(answer["status"] as? String == "accepted")
+                    #expect(answer["message"] as? String == "1 event(s) stored")
+                    #expect((answer["ids"] as? [String])?.count == 1)
+                    // Only the request id and what describes the body: no internal headers.
+                    #expect(response.headers[HTTPField.Name("X-Request-Id")!] != nil)
+                    #expect(!response.headers.contains { $0.name.rawName.lowercased().hasPrefix("x-cibridge") })
+                }
+            }
+            #expect(bridge.outbox.status().records == 1)
+            #expect(bridge.callbacks("accepted", 200) == 1)
+            #expect(bridge.metric("cibridge_callback_bytes_total") == body.readableBytes)
+            #expect(bridge.metric("cibridge_events_stored_total") == 1)
+            #expect(bridge.metric("cibridge_http_request_duration_seconds_count") == 1)
+            #expect(bridge.metric("cibridge_outbox_append_duration_seconds_count") == 1)
+        }
+    }
+
+    @Test("200 test_ping: Tencent's console test is answered and nothing is stored")
+    func testPing() async throws {
+        try await TestBridge.run { bridge in
+            try await bridge.application().test(.router) { client in
+                try await client.execute(uri: Self.path, method: .post, headers: .json, body: try Fixture.testPing()) { response in
+                    #expect(response.status == .ok)
+                    let answer = try members(response.body)
+                    #expect(answer["status"] as? String == "test_ping")
+                    #expect(answer["ids"] == nil)
+                }
+            }
+            #expect(bridge.outbox.status().records == 0)
+            #expect(bridge.callbacks("test_ping", 200) == 1)
+        }
+    }
+
+    @Test("The client's X-Request-Id is echoed (cut at 64 characters); without one, each answer gets a new one")
+    func requestID() async throws {
+        try await TestBridge.run { bridge in
+            let name = HTTPField.Name("X-Request-Id")!
+            try await bridge.application().test(.router) { client in
+                var headers = HTTPFields.json
+                headers[name] = "trace-1"
+                let echoed = try await client.execute(uri: Self.path, method: .post, headers: headers, body: try Fixture.testPing())
+                #expect(echoed.headers[name] == "trace-1")
+                headers[name] = String(repeating: "x", count: 100)
+                let cut = try await client.execute(uri: Self.path, method: .post, headers: headers, body: try Fixture.testPing())
+                #expect(cut.headers[name] == String(repeating: "x", count: 64))
+                // Refusals carry one too.
+                let first = try await client.execute(uri: "/callbacks/wrong", method: .post, headers: .json, body: try Fixture.testPing())
+                let second = try await client.execute(uri: "/callbacks/wrong", method: .post, headers: .json, body: try Fixture.testPing())
+                #expect(first.headers[name] != nil)
+                #expect(first.headers[name] != second.headers[name])
+            }
+        }
+    }
+
+    @Test("400: malformed XML and JSON answer their reason code and one line with the position; the body is quarantined")
+    func malformed() async throws {
+        try await TestBridge.run { bridge in
+            try await bridge.application().test(.router) { client in
+                let xml = ByteBuffer(string: "<Response><A></Response>")
+                try await client.execute(uri: Self.path, method: .post, headers: .xml, body: xml) { response in
+                    #expect(response.status == .badRequest)
+                    let answer = try members(response.body)
+                    #expect(answer["status"] as? String == "malformed_xml")
+                    #expect((answer["message"] as? String)?.hasPrefix("1:") == true, "\(answer)")
+                }
+                let json = ByteBuffer(string: "{\n  \"EventName\": }")
+                try await client.execute(uri: Self.path, method: .post, headers: .json, body: json) { response in
+                    #expect(response.status == .badRequest)
+                    let answer = try members(response.body)
+                    #expect(answer["status"] as? String == "malformed_json")
+                    let message = try #require(answer["message"] as? String)
+                    #expect(message.hasPrefix("2:16: "), "\(message)")
+                    #expect(!message.contains("\n"))
+                }
+            }
+            #expect(bridge.callbacks("malformed_xml", 400) == 1)
+            #expect(bridge.callbacks("malformed_json", 400) == 1)
+            #expect(try bridge.quarantined().count == 4)
+            #expect(bridge.outbox.status().records == 0)
+        }
+    }
+
+    @Test("401 for a missing or wrong token; the token is accepted from each of its four sources")
+    func tokens() async throws {
+        try await TestBridge.run { bridge in
+            try await bridge.application().test(.router) { client in
+                let ping = try Fixture.testPing()
+                var header = HTTPFields.json
+                header[HTTPField.Name("X-CIBridge-Token")!] = TestBridge.token
+                var bearer = HTTPFields.json
+                bearer[.authorization] = "Bearer \(TestBridge.token)"
+                let right: [(String, HTTPFields)] = [
+                    (Self.path, .json), ("/callbacks?token=\(TestBridge.token)", .json), ("/callbacks", header), ("/callbacks", bearer),
+                ]
+                for (uri, headers) in right {
+                    let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ping)
+                    #expect(response.status == .ok, "\(uri) \(headers)")
+                }
+                var wrongBearer = HTTPFields.json
+                wrongBearer[.authorization] = "Bearer \(TestBridge.token)x"
+                let wrong: [(String, HTTPFields)] = [
+                    ("/callbacks", .json), ("/callbacks/wrong", .json), ("/callbacks?token=s3cre", .json), ("/callbacks", wrongBearer),
+                ]
+                for (uri, headers) in wrong {
+                    let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ping)
+                    #expect(response.status == .unauthorized, "\(uri) \(headers)")
+                    let answer = try members(response.body)
+                    #expect(answer["error"] as? String == "unauthorized")
+                    #expect(answer["message"] as? String == "missing or wrong token")
+                }
+            }
+            #expect(bridge.callbacks("test_ping", 200) == 4)
+            #expect(bridge.callbacks("unauthorized", 401) == 4)
+        }
+    }
+
+    @Test("403 outside the allowlist: a peer the router cannot name is refused")
+    func forbiddenUnknownPeer() async throws {
+        try await TestBridge.run(http: { $0.allow = [CIDR("10.0.0.0/8")!] }) { bridge in
+            try await bridge.application().test(.router) { client in
+                try await client.execute(uri: Self.path, method: .post, headers: .json, body: try Fixture.testPing()) { response in
+                    #expect(response.status == .forbidden)
+                    let answer = try members(response.body)
+                    #expect(answer["error"] as? String == "forbidden")
+                    #expect(answer["message"] as? String == "source address unknown is not allowed")
+                }
+            }
+            #expect(bridge.callbacks("forbidden", 403) == 1)
+        }
+    }
+
+    @Test("403 and 200 by the peer's address on a live server; X-Forwarded-For believed from a trusted proxy")
+    func allowlistLive() async throws {
+        let loopback = [CIDR("127.0.0.0/8")!, CIDR("::1")!]
+        try await TestBridge.run(http: { $0.allow = [CIDR("192.0.2.0/24")!] }) { bridge in
+            try await bridge.application().test(.live) { client in
+                let response = try await client.execute(uri: Self.path, method: .post, headers: .json, body: try Fixture.testPing())
+                #expect(response.status == .forbidden)
+                #expect(try members(response.body)["error"] as? String == "forbidden")
+            }
+        }
+        try await TestBridge.run(http: { $0.allow = loopback }) { bridge in
+            try await bridge.application().test(.live) { client in
+                let response = try await client.execute(uri: Self.path, method: .post, headers: .json, body: try Fixture.testPing())
+                #expect(response.status == .ok)
+            }
+        }
+        try await TestBridge.run(http: {
+            $0.allow = [CIDR("198.51.100.0/24")!]
+            $0.trustedProxies = loopback
+        }) { bridge in
+            try await bridge.application().test(.live) { client in
+                let forwarded = HTTPField.Name("X-Forwarded-For")!
+                var headers = HTTPFields.json
+                headers[forwarded] = "198.51.100.7"
+                let allowed = try await client.execute(uri: Self.path, method: .post, headers: headers, body: try Fixture.testPing())
+                #expect(allowed.status == .ok)
+                headers[forwarded] = "198.51.100.7, 203.0.113.4"
+                let refused = try await client.execute(uri: Self.path, method: .post, headers: headers, body: try Fixture.testPing())
+                #expect(refused.status == .forbidden)
+                #expect(try members(refused.body)["message"] as? String == "source address 203.0.113.4 is not allowed")
+            }
+        }
+    }
+
+    @Test("413 for a body over the limit, counted without storing anything")
+    func tooLarge() async throws {
+        try await TestBridge.run(http: { $0.bodyLimit = 1024 }) { bridge in
+            try await bridge.application().test(.router) { client in
+                let body = ByteBuffer(repeating: UInt8(ascii: " "), count: 4096)
+                try await client.execute(uri: Self.path, method: .post, headers: .xml, body: body) { response in
+                    #expect(response.status == .contentTooLarge)
+                    let answer = try members(response.body)
+                    #expect(answer["error"] as? String == "body_too_large")
+                    #expect(answer["message"] as? String == "body is larger than 1024 bytes")
+                }
+            }
+            #expect(bridge.callbacks("body_too_large", 413) == 1)
+            #expect(bridge.outbox.status().records == 0)
+        }
+    }
+
+    @Test("415 for a content type that is neither XML nor JSON")
+    func unsupportedMediaType() async throws {
+        try await TestBridge.run { bridge in
+            try await bridge.application().test(.router) { client in
+                let headers: HTTPFields = [.contentType: "image/png"]
+                try await client.execute(uri: Self.path, method: .post, headers: headers, body: try Fixture.taskFinish()) { response in
+                    #expect(response.status == .unsupportedMediaType)
+                    let answer = try members(response.body)
+                    #expect(answer["error"] as? String == "unsupported_media_type")
+                    #expect(answer["message"] as? String == "content type image/png is neither XML nor JSON")
+                }
+            }
+            #expect(bridge.callbacks("unsupported_media_type", 415) == 1)
+        }
+    }
+
+    @Test("503 with Retry-After when the outbox refuses; /readyz says so too")
+    func outboxFull() async throws {
+        let tiny = OutboxConfiguration(sinks: ["redis"], maxBytes: 256, minFreeBytes: 0)
+        try await TestBridge.run(outbox: tiny) { bridge in
+            try await bridge.application().test(.router) { client in
+                try await client.execute(uri: Self.path, method: .post, headers: .xml, body: try Fixture.taskFinish()) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(response.headers[.retryAfter] == "30")
+                    let answer = try members(response.body)
+                    #expect(answer["status"] as? String == "outbox_full", "\(answer)")
+                }
+                try await client.execute(uri: "/readyz", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    let answer = try members(response.body)
+                    #expect(answer["status"] as? String == "outbox_full")
+                }
+            }
+            #expect(bridge.callbacks("outbox_full", 503) == 1)
+            #expect(bridge.outbox.status().records == 0)
+        }
+    }
+
+    @Test("/healthz and /readyz answer 200 with an outbox that accepts")
+    func health() async throws {
+        try await TestBridge.run { bridge in
+            try await bridge.application().test(.router) { client in
+                try await client.execute(uri: "/healthz", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let answer = try members(response.body)
+                    #expect(answer["status"] as? String == "ok")
+                }
+                try await client.execute(uri: "/readyz", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let answer = try members(response.body)
+                    #expect(answer["status"] as? String == "ready")
+                    #expect((answer["sinks"] as? [[String: Any]])?.first?["name"] as? String == "redis")
+                }
+            }
+        }
+    }
+
+    @Test("/metrics shows the callbacks counted by the middleware, by result and status")
+    func metrics() async throws {
+        try await TestBridge.run { bridge in
+            try await bridge.application().test(.router) { client in
+                try await client.execute(uri: Self.path, method: .post, headers: .xml, body: try Fixture.taskFinish())
+                try await client.execute(uri: "/callbacks", method: .post, headers: .xml, body: try Fixture.taskFinish())
+                try await client.execute(uri: "/callbacks/wrong", method: .post, headers: .xml, body: try Fixture.taskFinish())
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType] == "text/plain; version=0.0.4")
+                    let text = String(buffer: response.body)
+                    #expect(text.contains(#"cibridge_callbacks_total{result="accepted",status="200"} 1"#), "\(text)")
+                    #expect(text.contains(#"cibridge_callbacks_total{result="unauthorized",status="401"} 2"#), "\(text)")
+                    #expect(text.contains("cibridge_http_request_duration_seconds_bucket"))
+                }
+            }
+        }
+    }
+}
+
+extension CallbackEdgeTests {
+    @Test("408 when the body does not arrive within the read timeout, counted by the same metrics")
+    func requestTimeout() async throws {
+        try await TestBridge.run(http: { $0.readTimeoutMilliseconds = 400 }) { bridge in
+            try await bridge.application().test(.live) { client in
+                let port = try #require(client.port)
+                let head = "POST \(Self.path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/xml\r\nContent-Length: 100000\r\n\r\n"
+                let answer = try await TrickleClient.answer(port: port, head: head, interval: .milliseconds(50), patience: .seconds(10))
+                #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+                #expect(answer.contains(#"{"error":"request_timeout","message":"body not received within 400 ms"}"#), "\(answer)")
+                #expect(!answer.lowercased().contains("x-cibridge"))
+            }
+            #expect(bridge.callbacks("request_timeout", 408) == 1)
+            #expect(bridge.outbox.status().records == 0)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// A client that sends a request's head and then its body a byte at a time,
+/// never finishing: what Hummingbird's test client cannot do (it sends a whole
+/// request at once). For the 408 of ``RequestDeadline``, which only a live
+/// server's channel shows.
+struct TrickleClient {
+    /// Connects to `localhost:port` (whichever address it resolves to that answers),
+    /// sends `head`, then one byte every `interval` until an answer comes or
+    /// `patience` runs out; returns what was answered.
+    static func answer(port: Int, head: String, interval: Duration, patience: Duration) async throws -> String {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        try send(fd, Array(head.utf8))
+        let deadline = ContinuousClock.now + patience
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 {
+                received += buffer[..<count]
+                continue
+            }
+            // End of file, or the connection reset after the answer: what came is the answer.
+            if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { break }
+            if !received.isEmpty && String(decoding: received, as: UTF8.self).contains("}") { break }
+            // The body keeps coming, so the connection is never idle, only slow.
+            _ = Glibc.send(fd, "x", 1, Int32(MSG_NOSIGNAL))
+            try await Task.sleep(for: interval)
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    struct SocketError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private static func connect(port: Int) throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo("localhost", String(port), &hints, &list) == 0, let first = list else {
+            throw SocketError(description: "cannot resolve localhost")
+        }
+        defer { freeaddrinfo(first) }
+        var next: UnsafeMutablePointer<addrinfo>? = first
+        while let info = next {
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            if fd >= 0 {
+                if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
+                close(fd)
+            }
+            next = info.pointee.ai_next
+        }
+        throw SocketError(description: "cannot connect to localhost:\(port)")
+    }
+
+    private static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
+        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent == bytes.count else { throw SocketError(description: "cannot send: \(String(cString: strerror(errno)))") }
+    }
+}
