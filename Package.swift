@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "CIBridgeHTTPTests",
             dependencies: [
-                "CIBridgeHTTP", "CIBridgeConfiguration", "CIBridgeOutbox",
+                "CIBridgeHTTP", "CIBridgeConfiguration", "CIBridgeOutbox", "CIBridgeTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import CIBridgeConfiguration
 import CIBridgeCore
 import CIBridgeOutbox
+import CIBridgeSinks
 import Foundation
 import Logging
 
@@ -67,7 +68,7 @@ public struct CallbackIntake: Sendable {
             metrics?.appendDuration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         }
         do {
-            _ = try await outbox.append(envelopes.map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) })
+            _ = try await outbox.append(envelopes.map(OutboxEntry.init(envelope:)))
         } catch let error as OutboxError where error.isBackpressure {
             logger.warning("outbox refused the callback; answering 503", metadata: tagged(["reason": "\(error.message)"]))
             return .outboxRefused(error)

@@ -1,6 +1,7 @@
 import CIBridgeConfiguration
 import CIBridgeHTTP
 import CIBridgeOutbox
+import CIBridgeTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -15,7 +16,8 @@ import Prometheus
 /// (``BridgeMetrics`` takes it, not the process-wide `MetricsSystem`), so tests
 /// running in parallel never see each other's counts.
 struct TestBridge: Sendable {
-    let directory: String
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
     let configuration: BridgeConfiguration
     let outbox: Outbox
     let quarantine: Quarantine
@@ -25,7 +27,8 @@ struct TestBridge: Sendable {
     static let token = "s3cret"
 
     private init(http: BridgeConfiguration.HTTP, outbox outboxConfiguration: OutboxConfiguration) throws {
-        directory = NSTemporaryDirectory() + "cibridge-http-" + UUID().uuidString
+        temporary = try TemporaryDirectory("http")
+        let directory = temporary.path
         var configuration = BridgeConfiguration()
         configuration.http = http
         configuration.outbox.directory = directory
@@ -58,7 +61,7 @@ struct TestBridge: Sendable {
 
     private func remove() async throws {
         await outbox.close()
-        try FileManager.default.removeItem(atPath: directory)
+        temporary.remove()
     }
 
     /// The application under test.

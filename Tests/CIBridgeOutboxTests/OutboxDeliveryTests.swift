@@ -49,7 +49,7 @@ struct OutboxDeliveryTests {
             await outbox.close()
         }
         let outbox = try open(dir)
-        let again = try await outbox.take(3, from: "s", seconds: 1)
+        let again = try await outbox.take(3, from: "s", seconds: 10)
         // 4 was never acked; 5 and 6 were, but only the low-watermark persists: at least once.
         #expect(again.map(\.sequence) == [4, 5, 6])
         await outbox.close()
@@ -147,7 +147,7 @@ struct OutboxDeliveryTests {
         #expect(again.first?.routing == ["kafka"])
         #expect(try outbox.deadLetters(for: "kafka").allSatisfy(\.requeued))
         // Redis sees 1 and 2 once, never the requeued copy.
-        let redis = try await outbox.take(3, from: "redis", seconds: 0.5)
+        let redis = try await outbox.take(3, from: "redis", seconds: 2)
         #expect(redis.map(\.sequence) == [1, 2])
         await outbox.close()
     }

@@ -60,7 +60,7 @@ struct OutboxRecoveryTests {
         #expect(outbox.recovery.quarantinedRegions == 1)
         #expect(outbox.recovery.truncatedTailBytes == 0)
         #expect(outbox.status().quarantined == 1)
-        let records = try await outbox.take(10, from: "s", seconds: 1)
+        let records = try await outbox.take(10, from: "s", seconds: 10)
         #expect(records.map(\.sequence) == [1, 2, 3, 4, 6, 7, 8, 9, 10])
         for record in records { outbox.ack("s", record.sequence) }
         // The gap does not stall the watermark.
@@ -84,7 +84,7 @@ struct OutboxRecoveryTests {
         bytes[16 + 2] = 0x7F
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let outbox = try Outbox(directory: dir.path, configuration: config)
-        let records = try await outbox.take(6, from: "s", seconds: 1)
+        let records = try await outbox.take(6, from: "s", seconds: 10)
         #expect(records.map(\.sequence) == [2, 3, 4, 5, 6])
         await outbox.close()
     }

@@ -14,7 +14,7 @@ struct OutboxRequeueCommand: AsyncParsableCommand {
     func run() async throws {
         let inspector = try OutboxInspector(directory: outbox.directory)
         let sinks = sink.map { [$0] } ?? inspector.sinks
-        let box = try Outbox(directory: outbox.directory, configuration: OutboxConfiguration(sinks: inspector.sinks.union(sinks), minFreeBytes: 0))
+        let box = try await Outbox.open(directory: outbox.directory, configuration: OutboxConfiguration(sinks: inspector.sinks.union(sinks), minFreeBytes: 0))
         var total = 0
         for name in sinks {
             let appended = try await box.requeue(name, sequences: sequences.isEmpty ? nil : sequences)

@@ -25,7 +25,7 @@ struct OutboxRewindCommand: AsyncParsableCommand {
 
     func run() async throws {
         let inspector = try OutboxInspector(directory: outbox.directory)
-        let box = try Outbox(directory: outbox.directory, configuration: OutboxConfiguration(sinks: inspector.sinks.union([sink]), minFreeBytes: 0))
+        let box = try await Outbox.open(directory: outbox.directory, configuration: OutboxConfiguration(sinks: inspector.sinks.union([sink]), minFreeBytes: 0))
         if let toSequence {
             try await box.rewind(sink, toSequence: toSequence)
         } else if let since, let time = parseSince(since, now: Outbox.nowMilliseconds()) {

@@ -56,8 +56,11 @@ struct ReplayCommand: AsyncParsableCommand {
             report("\(directory) is not an outbox (no segments/ directory)")
             throw ExitCode(1)
         }
-        let opened: Result<Outbox, OutboxError> = Result { () throws(OutboxError) -> Outbox in
-            try Outbox(directory: directory, configuration: configuration.outboxConfigurationIncluding(sink))
+        let opened: Result<Outbox, OutboxError>
+        do {
+            opened = .success(try await Outbox.open(directory: directory, configuration: configuration.outboxConfigurationIncluding(sink)))
+        } catch {
+            opened = .failure(error)
         }
         if case .failure(let error) = opened, error.code == .locked {
             try await askRunningService(directory: directory, request: request)

@@ -22,12 +22,15 @@ extension Outbox {
             let batch = try await withThrowingTaskGroup(of: [OutboxRecord].self) { group in
                 group.addTask { try await self.nextBatch(for: sink, limit: want) }
                 group.addTask {
-                    try await Task.sleep(for: .milliseconds(Int(max(0, deadline.timeIntervalSinceNow) * 1000)))
+                    try? await Task.sleep(for: .milliseconds(Int(max(0, deadline.timeIntervalSinceNow) * 1000)))
                     return []
                 }
-                let first = try await group.next() ?? []
+                var taken = try await group.next() ?? []
                 group.cancelAll()
-                return first
+                // The deadline and a batch can arrive together: a batch handed out is
+                // in flight for the sink, so it must not be dropped here.
+                while let more = try await group.next() { taken += more }
+                return taken
             }
             records += batch
         }
