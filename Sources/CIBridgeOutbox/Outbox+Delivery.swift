@@ -18,15 +18,13 @@ extension Outbox {
                 return (room > 0 && !s.closed ? readPlan(sink: sink, state: s, limit: room) : nil, false)
             }
             if step.gone { return [] }
-            // 2. Read it outside the lock, on the reader thread (never on the cooperative pool).
+            // 2. Read it outside the lock, on the read queue (never on the cooperative pool).
             var read: (records: [OutboxRecord], through: UInt64)?
             var readFailed = false
             if let plan = step.plan {
                 do {
                     read = try await onReadQueue { () throws(OutboxError) in try self.readRecords(plan) }
                     errors.cleared("read for sink \(sink)")
-                } catch where error.code == .closed {
-                    // Closed while planning the read: nothing more to hand out.
                 } catch {
                     // Not "nothing to read": say so once, and try again in a second
                     // (or sooner, when something else happens for this sink).
@@ -309,17 +307,16 @@ extension Outbox {
         }
     }
 
-    /// Runs `body` on the reader thread and returns its result.
+    /// Runs `body` on the read queue and returns its result.
     func onReadQueue<T: Sendable>(_ body: @escaping @Sendable () throws(OutboxError) -> T) async throws(OutboxError) -> T {
         let result: Result<T, OutboxError> = await withCheckedContinuation { continuation in
-            let accepted = reader.submit {
+            reads.async {
                 do throws(OutboxError) {
                     continuation.resume(returning: .success(try body()))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
             }
-            if !accepted { continuation.resume(returning: .failure(OutboxError(.closed, "the outbox is closed"))) }
         }
         return try result.get()
     }

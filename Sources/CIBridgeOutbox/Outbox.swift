@@ -28,7 +28,7 @@ public final class Outbox: Sendable {
     let io = DispatchQueue(label: "cibridge.outbox.io")
     /// Sinks' reads of the log happen here: a `pread` blocks like any file I/O,
     /// and on the write queue it would wait behind group commits.
-    let reader = ReaderThread(name: "cibridge-outbox-read")
+    let reads = DispatchQueue(label: "cibridge.outbox.read")
     private let lockFile: SystemFile
     /// Outcomes, dead letters and errors of background work are logged here.
     let logger: Logger
@@ -350,7 +350,6 @@ public final class Outbox: Sendable {
                     do throws(OutboxError) { try file.syncData() } catch { self.errors.report(error, during: "fsync at close") }
                 }
                 self.persistCursors()
-                self.reader.stop()
                 self.lockFile.unlock()
                 continuation.resume()
             }
