@@ -322,12 +322,12 @@ extension Outbox {
     }
 
     func appendDeadLetterFrame(_ frame: [UInt8], sink: String) throws(OutboxError) {
-        let path = deadLettersDirectory + "/" + sink + DeadLetterLog.suffix
+        let path = paths.deadLetterLog(sink)
         let existed = SystemFile.exists(path)
         let file = try SystemFile.open(path, create: true)
         let size = try file.size()
         try file.write(frame, at: size)
         try file.syncData()
-        if !existed { try SystemFile.syncDirectory(deadLettersDirectory) }
+        if !existed { try SystemFile.syncDirectory(paths.deadLetters) }
     }
 }

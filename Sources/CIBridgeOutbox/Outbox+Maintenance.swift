@@ -26,10 +26,7 @@ extension Outbox {
             }
         }
         for (name, watermark) in changed {
-            let path = cursorsDirectory + "/" + name + CursorFile.suffix
-            let bytes = CursorFile.encode(watermark: watermark)
-            let directory = cursorsDirectory
-            let write = { () throws(OutboxError) in try SystemFile.replaceAtomically(path, with: bytes, directory: directory) }
+            let write = { () throws(OutboxError) in try self.writeCursor(name, watermark) }
             // On a full disk, give up the reserve so the cursor, and then the deletion
             // of delivered segments, can go ahead. Failing even so is not fatal: the
             // cursor stays behind (and is tried again in 200 ms), and records are
@@ -38,17 +35,24 @@ extension Outbox {
                 do {
                     try write()
                 } catch {
-                    guard SystemFile.exists(reservePath) else { throw error }
-                    try SystemFile.remove(reservePath)
+                    guard SystemFile.exists(paths.reserve) else { throw error }
+                    try SystemFile.remove(paths.reserve)
                     logger.warning("outbox: gave up the space reserve to write a cursor", metadata: ["error": "\(error)"])
                     try write()
                 }
-                state.withLock { $0.persistedWatermarks[name] = watermark }
                 errors.cleared("cursor write")
             } catch {
                 errors.report(error, during: "cursor write")
             }
         }
+    }
+
+    /// Writes `sink`'s cursor crash-atomically (temporary file, `fdatasync`,
+    /// `rename`, directory `fsync`), then records it as persisted: the one
+    /// cursor writer. On the I/O queue, or while opening.
+    func writeCursor(_ sink: String, _ watermark: UInt64) throws(OutboxError) {
+        try SystemFile.replaceAtomically(paths.cursor(sink), with: CursorFile.encode(watermark: watermark), directory: paths.cursors)
+        state.withLock { $0.persistedWatermarks[sink] = watermark }
     }
 
     /// Space set aside so that cursors can still be written on a full disk.
@@ -57,13 +61,11 @@ extension Outbox {
     /// cursor needs a little space.
     static let reserveBytes = 1 << 20
 
-    var reservePath: String { directory + "/reserve" }
-
     /// Creates the reserve file when it is missing and the disk has twice its size free.
     func ensureReserve(free: Int64) {
-        guard free >= Int64(Self.reserveBytes) * 2, !SystemFile.exists(reservePath) else { return }
+        guard free >= Int64(Self.reserveBytes) * 2, !SystemFile.exists(paths.reserve) else { return }
         do throws(OutboxError) {
-            try SystemFile.replaceAtomically(reservePath, with: [UInt8](repeating: 0, count: Self.reserveBytes), directory: directory)
+            try SystemFile.replaceAtomically(paths.reserve, with: [UInt8](repeating: 0, count: Self.reserveBytes), directory: directory)
             errors.cleared("reserve creation")
         } catch {
             errors.report(error, during: "reserve creation")
@@ -117,8 +119,8 @@ extension Outbox {
         }
         guard !doomed.isEmpty else { return }
         for segment in doomed {
-            try SystemFile.remove(segmentsDirectory + "/" + Segment.fileName(base: segment.baseSequence))
+            try SystemFile.remove(paths.segment(base: segment.baseSequence))
         }
-        try SystemFile.syncDirectory(segmentsDirectory)
+        try SystemFile.syncDirectory(paths.segments)
     }
 }

@@ -12,11 +12,7 @@ extension Outbox {
             s.sinks[sink]!.rewind(to: max(sequence, oldest))
             return s.sinks[sink]!.watermark
         }
-        try await onIOQueue { () throws(OutboxError) in
-            let path = self.cursorsDirectory + "/" + sink + CursorFile.suffix
-            try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: self.cursorsDirectory)
-            self.state.withLock { $0.persistedWatermarks[sink] = watermark }
-        }
+        try await onIOQueue { () throws(OutboxError) in try self.writeCursor(sink, watermark) }
         wake(sink: sink)
     }
 
@@ -69,7 +65,7 @@ extension Outbox {
     }
 
     static func readDeadLetters(directory: String, sink: String) throws(OutboxError) -> [DeadLetter] {
-        let path = directory + "/dead-letters/" + sink + DeadLetterLog.suffix
+        let path = OutboxPaths(directory: directory).deadLetterLog(sink)
         guard SystemFile.exists(path) else { return [] }
         let bytes = try SystemFile.open(path, readOnly: true).readAll()
         return DeadLetterLog.decode(bytes).entries.map {
@@ -91,11 +87,7 @@ extension Outbox {
             s.signalled[name] = true
             return watermark
         }
-        try await onIOQueue { () throws(OutboxError) in
-            let path = self.cursorsDirectory + "/" + name + CursorFile.suffix
-            try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: self.cursorsDirectory)
-            self.state.withLock { $0.persistedWatermarks[name] = watermark }
-        }
+        try await onIOQueue { () throws(OutboxError) in try self.writeCursor(name, watermark) }
     }
 
     /// Removes a sink added with ``addSink(_:routingAs:from:)`` and its cursor file.
@@ -108,8 +100,8 @@ extension Outbox {
         }
         waiter?.resume()
         try await onIOQueue { () throws(OutboxError) in
-            try SystemFile.remove(self.cursorsDirectory + "/" + name + CursorFile.suffix)
-            try SystemFile.syncDirectory(self.cursorsDirectory)
+            try SystemFile.remove(self.paths.cursor(name))
+            try SystemFile.syncDirectory(self.paths.cursors)
         }
     }
 

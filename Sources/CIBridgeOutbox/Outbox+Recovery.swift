@@ -13,8 +13,9 @@ extension Outbox {
     /// Scans every segment, verifies every frame, and (when `repair`) cuts torn
     /// tails, moves damaged ranges to quarantine and rewrites segments without them.
     static func recover(directory: String, configuration: OutboxConfiguration, repair: Bool) throws(OutboxError) -> Recovered {
-        let segmentsDirectory = directory + "/segments"
-        let quarantineDirectory = directory + "/quarantine"
+        let paths = OutboxPaths(directory: directory)
+        let segmentsDirectory = paths.segments
+        let quarantineDirectory = paths.quarantine
         var report = RecoveryReport()
         var names = try SystemFile.list(segmentsDirectory)
         if repair {
@@ -80,7 +81,7 @@ extension Outbox {
         let firstSequence = segments.first?.baseSequence ?? 1
         var watermarks: [String: UInt64] = [:]
         for sink in configuration.sinks {
-            let path = directory + "/cursors/" + sink + CursorFile.suffix
+            let path = paths.cursor(sink)
             var watermark = firstSequence - 1
             if SystemFile.exists(path) {
                 if let value = CursorFile.decode((try? SystemFile.open(path, readOnly: true).readAll()) ?? []) {
@@ -100,7 +101,7 @@ extension Outbox {
         if repair {
             if let tail = segments.last, tail.recordCount == 0, tail.baseSequence != nextSequence {
                 segments.removeLast()
-                try SystemFile.remove(segmentsDirectory + "/" + Segment.fileName(base: tail.baseSequence))
+                try SystemFile.remove(paths.segment(base: tail.baseSequence))
                 directoryChanged = true
             }
             let needsNewSegment: Bool

@@ -36,10 +36,8 @@ public final class Outbox: Sendable {
     /// for sinks): logged once per change and counted.
     let errors: ErrorReporter
 
-    var segmentsDirectory: String { directory + "/segments" }
-    var cursorsDirectory: String { directory + "/cursors" }
-    var deadLettersDirectory: String { directory + "/dead-letters" }
-    var quarantineDirectory: String { directory + "/quarantine" }
+    /// Where its files are.
+    var paths: OutboxPaths { OutboxPaths(directory: directory) }
 
     struct State: ~Copyable {
         var segments: [Segment]
@@ -95,11 +93,12 @@ public final class Outbox: Sendable {
         for sink in configuration.sinks where !Self.isValidSinkName(sink) {
             throw OutboxError(.invalidSinkName, "invalid sink name '\(sink)': use 1-64 of A-Z a-z 0-9 . _ -")
         }
+        let paths = OutboxPaths(directory: directory)
         try SystemFile.makeDirectory(directory)
-        for sub in ["/segments", "/cursors", "/dead-letters", "/quarantine"] {
-            try SystemFile.makeDirectory(directory + sub)
+        for subdirectory in paths.subdirectories {
+            try SystemFile.makeDirectory(subdirectory)
         }
-        let lockFile = try SystemFile.open(directory + "/LOCK", create: true)
+        let lockFile = try SystemFile.open(paths.lock, create: true)
         guard try lockFile.tryLockExclusive() else {
             throw OutboxError(.locked, "outbox \(directory) is in use by another process (cibridge serve?)")
         }
@@ -122,10 +121,7 @@ public final class Outbox: Sendable {
         // Give every sink a cursor file at once, so its starting point is on disk
         // and read-only tools (`cibridge outbox status`) see it.
         for (name, watermark) in recovered.watermarks.sorted(by: { $0.key < $1.key }) {
-            let path = directory + "/cursors/" + name + CursorFile.suffix
-            if !SystemFile.exists(path) {
-                try SystemFile.replaceAtomically(path, with: CursorFile.encode(watermark: watermark), directory: directory + "/cursors")
-            }
+            if !SystemFile.exists(paths.cursor(name)) { try writeCursor(name, watermark) }
         }
         ensureReserve(free: state.withLock { $0.freeBytes == .max ? 0 : $0.freeBytes })
         scheduleMaintenance()
@@ -327,8 +323,8 @@ public final class Outbox: Sendable {
     /// Closes `segment` and starts a new one whose first record will be `base`.
     private func rotate(after segment: Segment, base: UInt64) throws(OutboxError) -> Segment {
         try segment.file.syncData()
-        let next = try Segment.create(directory: segmentsDirectory, base: base)
-        try SystemFile.syncDirectory(segmentsDirectory)
+        let next = try Segment.create(directory: paths.segments, base: base)
+        try SystemFile.syncDirectory(paths.segments)
         state.withLock { s in
             s.segments.append(next)
             s.totalBytes += Segment.headerSize

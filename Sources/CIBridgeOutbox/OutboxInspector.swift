@@ -14,17 +14,13 @@ public struct OutboxInspector: Sendable {
     public let pendingRepairs: [String]
 
     public init(directory: String) throws(OutboxError) {
-        guard SystemFile.exists(directory + "/segments") else {
+        let paths = OutboxPaths(directory: directory)
+        guard SystemFile.exists(paths.segments) else {
             throw OutboxError(.notAnOutbox, "\(directory) is not an outbox (no segments/ directory)")
         }
         self.directory = directory
-        var names = Set<String>()
-        for name in (try? SystemFile.list(directory + "/cursors")) ?? [] where name.hasSuffix(CursorFile.suffix) {
-            names.insert(String(name.dropLast(CursorFile.suffix.count)))
-        }
-        for name in (try? SystemFile.list(directory + "/dead-letters")) ?? [] where name.hasSuffix(DeadLetterLog.suffix) {
-            names.insert(String(name.dropLast(DeadLetterLog.suffix.count)))
-        }
+        let names = Set(paths.sinks(in: paths.cursors, suffix: CursorFile.suffix))
+            .union(paths.sinks(in: paths.deadLetters, suffix: DeadLetterLog.suffix))
         let sinks = names.filter(Outbox.isValidSinkName).sorted()
         let recovered = try Outbox.recover(
             directory: directory, configuration: OutboxConfiguration(sinks: sinks), repair: false)
