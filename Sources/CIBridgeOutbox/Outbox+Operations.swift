@@ -116,17 +116,7 @@ extension Outbox {
     /// Why an append of `bytes` would be refused right now, or `nil` when it
     /// would be accepted (readiness checks).
     public func refusal(forAppendOf bytes: Int) -> OutboxError? {
-        state.withLock { s in
-            if let failure = s.failure { return failure }
-            if s.closed { return OutboxError(.closed, "the outbox is closed") }
-            if s.totalBytes + Int64(s.pending.bytes.count + bytes) > configuration.maxBytes {
-                return OutboxError(.full, "outbox is full: \(s.totalBytes) bytes stored, limit \(configuration.maxBytes)")
-            }
-            if s.freeBytes - Int64(s.pending.bytes.count + bytes) < configuration.minFreeBytes {
-                return OutboxError(.diskLow, "disk space low: \(s.freeBytes) bytes free, margin \(configuration.minFreeBytes)")
-            }
-            return nil
-        }
+        state.withLock { s in refusal(s, appending: bytes) }
     }
 
     /// Current figures, from memory only (no file is read): what `/readyz`

@@ -162,8 +162,6 @@ public final class Outbox: Sendable {
         let now = Self.nowMilliseconds()
         return try await withCheckedThrowingContinuation { continuation in
             let outcome: Result<Bool, OutboxError> = state.withLock { s in
-                if let failure = s.failure { return .failure(failure) }
-                if s.closed { return .failure(OutboxError(.closed, "the outbox is closed")) }
                 var size = 0
                 for entry in entries {
                     let frameSize = RecordFrame.size(
@@ -173,12 +171,7 @@ public final class Outbox: Sendable {
                     }
                     size += frameSize
                 }
-                if s.totalBytes + Int64(s.pending.bytes.count + size) > configuration.maxBytes {
-                    return .failure(OutboxError(.full, "outbox is full: \(s.totalBytes) bytes stored, limit \(configuration.maxBytes)"))
-                }
-                if s.freeBytes - Int64(s.pending.bytes.count + size) < configuration.minFreeBytes {
-                    return .failure(OutboxError(.diskLow, "disk space low: \(s.freeBytes) bytes free, margin \(configuration.minFreeBytes)"))
-                }
+                if let refusal = refusal(s, appending: size) { return .failure(refusal) }
                 var sequences: [UInt64] = []
                 sequences.reserveCapacity(entries.count)
                 for entry in entries {
@@ -203,6 +196,20 @@ public final class Outbox: Sendable {
             case .success(false): break
             }
         }
+    }
+
+    /// Why appending `bytes` more would be refused now, or `nil`: the one
+    /// admission check, for appends and for readiness (``refusal(forAppendOf:)``).
+    func refusal(_ s: borrowing State, appending bytes: Int) -> OutboxError? {
+        if let failure = s.failure { return failure }
+        if s.closed { return OutboxError(.closed, "the outbox is closed") }
+        if s.totalBytes + Int64(s.pending.bytes.count + bytes) > configuration.maxBytes {
+            return OutboxError(.full, "outbox is full: \(s.totalBytes) bytes stored, limit \(configuration.maxBytes)")
+        }
+        if s.freeBytes - Int64(s.pending.bytes.count + bytes) < configuration.minFreeBytes {
+            return OutboxError(.diskLow, "disk space low: \(s.freeBytes) bytes free, margin \(configuration.minFreeBytes)")
+        }
+        return nil
     }
 
     /// Writes the pending batch (on the I/O queue), then comes back for the next.

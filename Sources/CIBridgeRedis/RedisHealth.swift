@@ -5,6 +5,8 @@ import Synchronization
 /// logged as one line, and its end as one more, however many connections see it.
 /// Its end also calls `onRecovery` once (the sink makes its waiting retries due).
 final class RedisHealth: Sendable {
+    /// The last failure, or `nil` while connected. Taken by every connection's
+    /// queue and the probe to compare and swap it; the log line is written after.
     private let lastError = Mutex<RedisError?>(nil)
     private let logger: Logger
     private let onRecovery: @Sendable () -> Void

@@ -30,6 +30,8 @@ final class RedisLaneQueue: Sendable {
         }
     }
 
+    /// Taken by the sink's loop (push, finish) and the lane's task (next, poll)
+    /// for queue operations only; a waiting lane parks outside it, in a continuation.
     private let state = Mutex(State())
 
     /// Queues `part` (or hands it straight to a waiting lane).

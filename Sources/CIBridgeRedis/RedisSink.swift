@@ -98,6 +98,7 @@ public final class RedisSink: Sink {
     static func probe(_ configuration: RedisSinkConfiguration) async -> Bool {
         await withCheckedContinuation { continuation in
             probeQueue.async {
+                // A failed connect or PING is the answer "not yet", not an error to report.
                 let connection = try? RedisConnection(
                     url: configuration.url, connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
                 let reply = try? connection?.command([Array("PING".utf8)])

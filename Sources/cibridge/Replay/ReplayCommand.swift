@@ -121,6 +121,8 @@ struct ReplayCommand: AsyncParsableCommand {
 final class ProgressPrinter: Sendable {
     let label: String
     let terminal = isatty(STDOUT_FILENO) == 1
+    /// When the last line was printed, and at what count. Taken by whichever
+    /// task reports progress, for a comparison and an assignment.
     private let last = Mutex<(Date, Int)>((.distantPast, -1))
 
     init(label: String) { self.label = label }
