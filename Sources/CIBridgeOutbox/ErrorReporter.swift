@@ -11,6 +11,9 @@ final class ErrorReporter: Sendable {
     /// The last error logged per operation; taken only to compare and swap,
     /// from whichever thread failed.
     private let lastLogged = Mutex<[String: String]>([:])
+    /// How many operations are failing now: ``cleared(_:)`` is called after
+    /// every success, on hot paths too, and must cost nothing while all is well.
+    private let failing = Atomic<Int>(0)
 
     init(logger: Logger) {
         self.logger = logger
@@ -22,6 +25,7 @@ final class ErrorReporter: Sendable {
         let text = "\(error)"
         let isNew = lastLogged.withLock { last in
             defer { last[operation] = text }
+            if last[operation] == nil { failing.add(1, ordering: .relaxed) }
             return last[operation] != text
         }
         if isNew {
@@ -32,8 +36,14 @@ final class ErrorReporter: Sendable {
     }
 
     /// `operation` succeeded: its next failure is logged again.
-    func cleared(_ operation: String) {
-        let wasFailing = lastLogged.withLock { $0.removeValue(forKey: operation) != nil }
+    func cleared(_ operation: @autoclosure () -> String) {
+        guard failing.load(ordering: .relaxed) > 0 else { return }
+        let operation = operation()
+        let wasFailing = lastLogged.withLock { last in
+            guard last.removeValue(forKey: operation) != nil else { return false }
+            failing.subtract(1, ordering: .relaxed)
+            return true
+        }
         if wasFailing { logger.notice("outbox: \(operation) works again", metadata: ["operation": "\(operation)"]) }
     }
 }

@@ -8,16 +8,30 @@ extension Outbox {
             throw OutboxError(.unknownSink, "no sink named '\(sink)' in this outbox")
         }
         while !Task.isCancelled {
-            // 1. What to read next from the log, within the sink's in-flight room.
-            let step = state.withLock { s -> (plan: ReadPlan?, gone: Bool) in
+            // 1. What to read next from the log, within the sink's in-flight room:
+            // from the recent records in memory when the sink keeps up, else a plan
+            // to read the files.
+            let step = state.withLock { s -> (plan: ReadPlan?, gone: Bool, recent: (ready: [OutboxRecord], took: Bool)?) in
                 // A sink removed at run time (a finished replay) ends like a closed outbox.
-                guard let sinkState = s.sinks[sink] else { return (nil, true) }
+                guard let sinkState = s.sinks[sink] else { return (nil, true, nil) }
                 s.signalled[sink] = false
                 let room = min(limit, max(0, configuration.maxInFlightPerSink - sinkState.outstanding))
                 // A closed outbox hands out what is already in memory, and reads nothing more.
-                return (room > 0 && !s.closed ? readPlan(sink: sink, state: s, limit: room) : nil, false)
+                guard room > 0, !s.closed, sinkState.nextToRead <= s.readableSequence else { return (nil, false, nil) }
+                if let recent = s.recent.records(from: sinkState.nextToRead, limit: room) {
+                    let ready = s.sinks[sink]!.dispatch(now: Self.monotonicMilliseconds(), limit: limit)
+                    let records = Array(recent.prefix(limit - ready.count))
+                    guard let through = records.last?.sequence else { return (nil, false, (ready, false)) }
+                    return (nil, false, (ready + s.sinks[sink]!.receive(records, through: through), true))
+                }
+                return (readPlan(sink: sink, state: s, limit: room), false, nil)
             }
             if step.gone { return [] }
+            if let recent = step.recent {
+                if !recent.ready.isEmpty { return recent.ready }
+                // Took records that were all held back or not for this sink: take on.
+                if recent.took { continue }
+            }
             // 2. Read it outside the lock, on the read queue (never on the cooperative pool).
             var read: (records: [OutboxRecord], through: UInt64)?
             var readFailed = false

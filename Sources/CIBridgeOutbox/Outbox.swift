@@ -61,6 +61,8 @@ public final class Outbox: Sendable {
         var quarantined: Int
         /// How many appends the last group commit covered.
         var lastBatchWaiters = 0
+        /// The newest records written, for sinks that keep up.
+        var recent = RecentRecords()
         /// Per sink, what ``resolve(_:_:_:)`` counted.
         var statistics: [String: SinkStatistics] = [:]
         /// Per sink, dead letters not requeued (kept here so status reads no file).
@@ -73,6 +75,8 @@ public final class Outbox: Sendable {
     struct PendingBatch {
         var bytes: [UInt8] = []
         var frames: [(sequence: UInt64, offset: Int, size: Int, appendTime: Int64)] = []
+        /// The same records, for ``RecentRecords`` once they are written.
+        var records: [OutboxRecord] = []
         var waiters: [(CheckedContinuation<[UInt64], any Error>, [UInt64])] = []
         var isEmpty: Bool { frames.isEmpty }
     }
@@ -182,6 +186,10 @@ public final class Outbox: Sendable {
                         sequence: sequence, appendTime: now, key: entry.key, routing: entry.routing, payload: entry.payload,
                         attributes: entry.attributes, into: &s.pending.bytes)
                     s.pending.frames.append((sequence, offset, s.pending.bytes.count - offset, now))
+                    s.pending.records.append(
+                        OutboxRecord(
+                            sequence: sequence, appendTime: now, key: entry.key, routing: entry.routing, payload: entry.payload,
+                            attributes: entry.attributes))
                     sequences.append(sequence)
                     if !entry.routing.isEmpty { s.routed.append(RoutedRecord(sequence: sequence, sinks: entry.routing)) }
                 }
@@ -290,6 +298,7 @@ public final class Outbox: Sendable {
             s.totalBytes += Int64(batch.bytes.count)
             s.freeBytes -= Int64(batch.bytes.count)
             s.readableSequence = batch.frames[batch.frames.count - 1].sequence
+            s.recent.append(batch.records)
         }
         for (continuation, sequences) in batch.waiters { continuation.resume(returning: sequences) }
         signalAllSinks()
