@@ -84,12 +84,11 @@ extension Outbox {
     /// letter is written on the outbox's I/O queue, and if that fails the
     /// record is retried instead, never dropped).
     public func resolve(_ sink: String, _ sequence: UInt64, _ outcome: DeliveryOutcome) {
-        statistics(sink).count(outcome)
         switch outcome {
         case .delivered, .duplicate:
-            ack(sink, sequence)
+            ack(sink, sequence, counting: outcome)
         case .retry(let failure):
-            let attempt = retry(sink, sequence, after: failure.retryAfterMilliseconds)
+            let attempt = retry(sink, sequence, after: failure.retryAfterMilliseconds, counting: outcome)
             // One line per record only at debug: an outage fails every record, and
             // the sinks log the outage itself once.
             logger.debug("delivery failed; will retry", metadata: [
@@ -97,7 +96,11 @@ extension Outbox {
                 "reason": "\(failure.message)",
             ])
         case .deadLetter(let failure):
-            guard let record = state.withLock({ $0.sinks[sink]?.record(sequence) }) else { return }
+            let record = state.withLock { s -> OutboxRecord? in
+                s.statistics[sink]?.count(outcome)
+                return s.sinks[sink]?.record(sequence)
+            }
+            guard let record else { return }
             logger.error("delivery failed for good; record moved to the dead-letter log", metadata: [
                 "sink": "\(sink)", "sequence": "\(sequence)", "key": "\(record.key)", "code": "\(failure.code)",
                 "reason": "\(failure.message)",
@@ -137,8 +140,14 @@ extension Outbox {
     /// ack released held-back records, or it brought the sink back to half its
     /// in-flight limit. (Waking on every ack costs more than the ack.)
     public func ack(_ sink: String, _ sequence: UInt64) {
+        ack(sink, sequence, counting: nil)
+    }
+
+    /// ``ack(_:_:)``, counting `outcome` in the sink's statistics under the same lock.
+    private func ack(_ sink: String, _ sequence: UInt64, counting outcome: DeliveryOutcome?) {
         let halfLimit = configuration.maxInFlightPerSink / 2
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if let outcome { s.statistics[sink]?.count(outcome) }
             guard let released = s.sinks[sink]?.ack(sequence) else { return nil }
             guard released || s.sinks[sink]!.outstanding == halfLimit else { return nil }
             s.signalled[sink] = true
@@ -153,8 +162,14 @@ extension Outbox {
     /// Returns the attempt number (1 for the first retry).
     @discardableResult
     public func retry(_ sink: String, _ sequence: UInt64, after: Int64? = nil) -> Int? {
+        retry(sink, sequence, after: after, counting: nil)
+    }
+
+    /// ``retry(_:_:after:)``, counting `outcome` in the sink's statistics under the same lock.
+    private func retry(_ sink: String, _ sequence: UInt64, after: Int64?, counting outcome: DeliveryOutcome?) -> Int? {
         let now = Self.monotonicMilliseconds()
         let (attempt, wake) = state.withLock { s -> (Int?, CheckedContinuation<Void, Never>?) in
+            if let outcome { s.statistics[sink]?.count(outcome) }
             guard let next = s.sinks[sink]?.nextAttempt(sequence) else { return (nil, nil) }
             let delay = after ?? configuration.retry.delay(attempt: next)
             let attempt = s.sinks[sink]?.retry(sequence, dueAt: now + delay)

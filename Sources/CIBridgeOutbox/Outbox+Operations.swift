@@ -84,6 +84,7 @@ extension Outbox {
             let oldest = s.segments.first?.baseSequence ?? 1
             let watermark = max(sequence, oldest) - 1
             s.sinks[name] = SinkState(name: name, watermark: watermark, routingName: routingAs, stopAfter: last)
+            s.statistics[name] = s.statistics[name] ?? SinkStatistics()
             s.signalled[name] = true
             return watermark
         }

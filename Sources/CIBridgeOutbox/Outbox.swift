@@ -63,8 +63,9 @@ public final class Outbox: Sendable {
         var lastBatchWaiters = 0
         /// The newest records written, for sinks that keep up.
         var recent = RecentRecords()
-        /// Per sink, what ``resolve(_:_:_:)`` counted.
-        var statistics: [String: SinkStatistics] = [:]
+        /// Per sink, what ``resolve(_:_:_:)`` counted (made with the sink, so
+        /// counting needs no lock of its own: it happens under this one).
+        var statistics: [String: SinkStatistics]
         /// Per sink, dead letters not requeued (kept here so status reads no file).
         var deadLetters: [String: Int]
         /// Records appended for some sinks only (requeued dead letters), oldest first:
@@ -111,16 +112,19 @@ public final class Outbox: Sendable {
         self.recovery = recovered.report
         var sinks: [String: SinkState] = [:]
         var signalled: [String: Bool] = [:]
+        var statistics: [String: SinkStatistics] = [:]
         for (name, watermark) in recovered.watermarks {
             sinks[name] = SinkState(name: name, watermark: watermark)
             signalled[name] = true
+            statistics[name] = SinkStatistics()
         }
         self.state = Mutex(
             State(
                 segments: recovered.segments, nextSequence: recovered.nextSequence,
                 readableSequence: recovered.nextSequence - 1, totalBytes: recovered.segments.reduce(0) { $0 + $1.bytes },
                 sinks: sinks, persistedWatermarks: recovered.watermarks, signalled: signalled,
-                quarantined: recovered.report.quarantinedTotal, deadLetters: recovered.deadLetters, routed: recovered.routed))
+                quarantined: recovered.report.quarantinedTotal, statistics: statistics, deadLetters: recovered.deadLetters,
+                routed: recovered.routed))
         refreshFreeBytes()
         // Give every sink a cursor file at once, so its starting point is on disk
         // and read-only tools (`cibridge outbox status`) see it.

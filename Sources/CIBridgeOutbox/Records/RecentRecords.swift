@@ -8,8 +8,8 @@
 /// a contiguous run of sequences ending at the last one written. The payloads
 /// are the appenders' own arrays, shared, not copies.
 struct RecentRecords: Sendable {
-    static let maxRecords = 8192
-    static let maxBytes = 8 << 20
+    static let maxRecords = 2048
+    static let maxBytes = 2 << 20
 
     private var records: [OutboxRecord] = []
     /// Index of the oldest record kept (dropped ones stay until compaction).
@@ -32,7 +32,7 @@ struct RecentRecords: Sendable {
             bytes -= records[head].payload.count
             head += 1
         }
-        if head > 4096 && head * 2 > records.count {
+        if head > 1024 && head * 2 > records.count {
             records.removeFirst(head)
             head = 0
         }

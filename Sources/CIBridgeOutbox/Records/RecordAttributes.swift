@@ -28,7 +28,8 @@ public struct RecordAttributes: Sendable, Hashable {
     /// longer than 65 535 bytes are left out (CloudEvents attributes are short).
     public init(_ attributes: [(name: String, value: String)], bodyRange: Range<Int>? = nil) {
         var encoded: [UInt8] = []
-        encoded.reserveCapacity(256)
+        // One allocation: the exact size first.
+        encoded.reserveCapacity(attributes.reduce(0) { $0 + 3 + $1.name.utf8.count + $1.value.utf8.count })
         for (name, value) in attributes where name.utf8.count <= 255 && value.utf8.count <= 65_535 {
             encoded.append(UInt8(name.utf8.count))
             encoded.append(contentsOf: name.utf8)
