@@ -1,8 +1,11 @@
 extension Outbox {
     /// The next records for `sink`, waiting until there are some: due retries
     /// first, then records held back behind a retry whose key is free again,
-    /// then new records in sequence order. Returns an empty array once the
-    /// outbox is closed or the task is cancelled. One caller per sink at a time.
+    /// then new records in sequence order: from memory while the sink keeps up
+    /// (``RecentRecords``), read from the segments on the read queue when it has
+    /// fallen behind. Returns an empty array once the outbox is closed or the
+    /// task is cancelled (a cancelled call hands out nothing). One caller per
+    /// sink at a time.
     public func nextBatch(for sink: String, limit: Int = 500) async throws -> [OutboxRecord] {
         guard state.withLock({ $0.sinks[sink] != nil }) else {
             throw OutboxError(.unknownSink, "no sink named '\(sink)' in this outbox")
