@@ -98,30 +98,31 @@ public struct BridgeConfiguration: Sendable {
         return result
     }
 
-    /// The Kafka sink settings (`bootstrapServers` replaced when `embedded` starts a mock cluster).
-    public func kafkaSinkConfiguration(bootstrapServers: String? = nil) throws(ConfigurationError) -> KafkaSinkConfiguration? {
+    /// The Kafka sink settings (`kafka.brokers` as given; ``SinkFactory`` starts
+    /// the mock cluster for `embedded`).
+    public func kafkaSinkConfiguration() throws(ConfigurationError) -> KafkaSinkConfiguration? {
         guard let kafka else { return nil }
         return KafkaSinkConfiguration(
-            bootstrapServers: bootstrapServers ?? kafka.brokers, topics: try kafkaTopics(kafka),
+            bootstrapServers: kafka.brokers, topics: try kafkaTopics(kafka),
             contentMode: kafka.contentMode, properties: kafka.properties,
             flushTimeout: .milliseconds(kafka.flushTimeoutMilliseconds))
     }
 
-    /// The topic templates, parsed and checked.
+    /// The topic templates, each parsed and checked; a mistake names its own key.
     func kafkaTopics(_ kafka: Kafka) throws(ConfigurationError) -> KafkaTopicRouter {
-        do {
-            return try KafkaTopicRouter(
-                byType: [EventType.taskFinish: kafka.taskFinishTopic, EventType.workflowFinish: kafka.workflowFinishTopic],
-                fallback: kafka.defaultTopic)
-        } catch {
-            let key =
-                switch error.message {
-                case let m where m.contains("'\(kafka.taskFinishTopic)'"): "kafka.topic_task_finish"
-                case let m where m.contains("'\(kafka.workflowFinishTopic)'"): "kafka.topic_workflow_finish"
-                default: "kafka.topic_default"
-                }
-            throw ConfigurationError(key: key, error.description)
+        func topic(_ text: String, key: String) throws(ConfigurationError) -> AttributeTemplate {
+            do {
+                return try AttributeTemplate(text, rules: KafkaTopicRouter.topicRules)
+            } catch {
+                throw ConfigurationError(key: key, error.description)
+            }
         }
+        return KafkaTopicRouter(
+            byType: [
+                EventType.taskFinish: try topic(kafka.taskFinishTopic, key: "kafka.topic_task_finish"),
+                EventType.workflowFinish: try topic(kafka.workflowFinishTopic, key: "kafka.topic_workflow_finish"),
+            ],
+            fallback: try topic(kafka.defaultTopic, key: "kafka.topic_default"))
     }
 
     /// The Redis sink settings.

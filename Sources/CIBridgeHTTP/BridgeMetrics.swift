@@ -16,7 +16,7 @@ public struct BridgeMetrics: Sendable {
     private let events: Metrics.Counter
     private let duration: Metrics.Timer
     /// The outbox append alone, recorded by ``CallbackIntake``.
-    let appendDuration: Metrics.Timer
+    private let appendDuration: Metrics.Timer
     /// Connections closed by ``RequestDeadline`` because no request head arrived in time.
     let headTimeouts: Metrics.Counter
     /// Refused bodies that could not be written to the quarantine.
@@ -50,8 +50,12 @@ public struct BridgeMetrics: Sendable {
         bytes.increment(by: bodyBytes)
         let events = outcome.eventCount
         if events > 0 { self.events.increment(by: events) }
-        let (seconds, attoseconds) = duration.components
-        self.duration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self.duration.record(duration)
+    }
+
+    /// An outbox append took `duration` (write and group-committed `fdatasync`).
+    func recordAppend(_ duration: Duration) {
+        appendDuration.record(duration)
     }
 
     /// A callback was answered (by the route, or with 408 by ``RequestDeadline``).
@@ -88,5 +92,13 @@ public struct BridgeMetrics: Sendable {
         Gauge(label: "cibridge_sink_duplicates_total", dimensions: [("sink", name)]).record(duplicates)
         Gauge(label: "cibridge_sink_retried_total", dimensions: [("sink", name)]).record(retried)
         Gauge(label: "cibridge_sink_dead_lettered_total", dimensions: [("sink", name)]).record(deadLettered)
+    }
+}
+
+extension Metrics.Timer {
+    /// Records `duration` in nanoseconds.
+    func record(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

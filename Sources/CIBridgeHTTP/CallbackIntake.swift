@@ -63,10 +63,7 @@ public struct CallbackIntake: Sendable {
         }
         let envelopes = EnvelopeBuilder().envelopes(for: decoded)
         let started = ContinuousClock.now
-        defer {
-            let elapsed = ContinuousClock.now - started
-            metrics?.appendDuration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        }
+        defer { metrics?.recordAppend(ContinuousClock.now - started) }
         do {
             _ = try await outbox.append(envelopes.map(OutboxEntry.init(envelope:)))
         } catch let error as OutboxError where error.isBackpressure {

@@ -11,12 +11,17 @@ public struct KafkaTopicRouter: Sendable, Hashable {
     /// What Kafka allows in a topic name.
     public static let topicRules = NameRules(maxLength: 249, allows: isTopicCharacter)
 
+    /// Templates already parsed (against ``topicRules``).
+    public init(byType: [String: AttributeTemplate], fallback: AttributeTemplate) {
+        self.byType = byType
+        self.fallback = fallback
+    }
+
     /// Parses and checks every template against ``topicRules``.
     public init(byType: [String: String], fallback: String) throws(TemplateError) {
         var parsed: [String: AttributeTemplate] = [:]
         for (type, template) in byType { parsed[type] = try AttributeTemplate(template, rules: Self.topicRules) }
-        self.byType = parsed
-        self.fallback = try AttributeTemplate(fallback, rules: Self.topicRules)
+        self.init(byType: parsed, fallback: try AttributeTemplate(fallback, rules: Self.topicRules))
     }
 
     /// `ci.task-finish` for TaskFinish, `ci.workflow-finish` for WorkflowFinish, `ci.events` for anything else.

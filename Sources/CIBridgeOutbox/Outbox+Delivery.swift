@@ -22,10 +22,10 @@ extension Outbox {
                 // A closed outbox hands out what is already in memory, and reads nothing more.
                 guard room > 0, !s.closed, sinkState.nextToRead <= s.readableSequence else { return (nil, false, nil) }
                 if let recent = s.recent.records(from: sinkState.nextToRead, limit: room) {
-                    let ready = s.sinks[sink]!.dispatch(now: Self.monotonicMilliseconds(), limit: limit)
-                    let records = Array(recent.prefix(limit - ready.count))
-                    guard let through = records.last?.sequence else { return (nil, false, (ready, false)) }
-                    return (nil, false, (ready + s.sinks[sink]!.receive(records, through: through), true))
+                    let ready = s.sinks[sink]!.handOut(
+                        now: Self.monotonicMilliseconds(), limit: limit, records: recent,
+                        through: recent.last?.sequence ?? sinkState.nextToRead - 1)
+                    return (nil, false, (ready, s.sinks[sink]!.nextToRead != sinkState.nextToRead))
                 }
                 return (readPlan(sink: sink, state: s, limit: room), false, nil)
             }
@@ -56,19 +56,15 @@ extension Outbox {
             let now = Self.monotonicMilliseconds()
             let outcome = state.withLock { s -> (ready: [OutboxRecord], closed: Bool, due: Int64?) in
                 guard s.sinks[sink] != nil else { return ([], true, nil) }
-                var ready = s.sinks[sink]!.dispatch(now: now, limit: limit)
-                if let plan = step.plan, let read, s.sinks[sink]!.generation == plan.generation,
-                    s.sinks[sink]!.nextToRead == plan.firstSequence
-                {
-                    var records = read.records
-                    var through = read.through
-                    let room = limit - ready.count
-                    if records.count > room {
-                        records = Array(records.prefix(room))
-                        through = records.last?.sequence ?? plan.firstSequence - 1
-                    }
-                    ready += s.sinks[sink]!.receive(records, through: through)
+                // What was read counts only if nothing moved the sink meanwhile (a rewind).
+                let current = s.sinks[sink]!
+                var records: ArraySlice<OutboxRecord> = []
+                var through = current.nextToRead - 1
+                if let plan = step.plan, let read, current.generation == plan.generation, current.nextToRead == plan.firstSequence {
+                    records = read.records[...]
+                    through = read.through
                 }
+                let ready = s.sinks[sink]!.handOut(now: now, limit: limit, records: records, through: through)
                 return (ready, s.closed, s.sinks[sink]!.nextRetryDue)
             }
             if !outcome.ready.isEmpty { return outcome.ready }

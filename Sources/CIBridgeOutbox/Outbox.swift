@@ -125,13 +125,13 @@ public final class Outbox: Sendable {
                 sinks: sinks, persistedWatermarks: recovered.watermarks, signalled: signalled,
                 quarantined: recovered.report.quarantinedTotal, statistics: statistics, deadLetters: recovered.deadLetters,
                 routed: recovered.routed))
-        refreshFreeBytes()
+        let free = refreshFreeBytes()
         // Give every sink a cursor file at once, so its starting point is on disk
         // and read-only tools (`cibridge outbox status`) see it.
         for (name, watermark) in recovered.watermarks.sorted(by: { $0.key < $1.key }) {
             if !SystemFile.exists(paths.cursor(name)) { try writeCursor(name, watermark) }
         }
-        ensureReserve(free: state.withLock { $0.freeBytes == .max ? 0 : $0.freeBytes })
+        ensureReserve(free: free ?? 0)
         scheduleMaintenance()
     }
 

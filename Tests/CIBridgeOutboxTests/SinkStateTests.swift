@@ -134,4 +134,16 @@ struct SinkStateTests {
         #expect(state.watermark == 3)
         #expect(state.nextToRead == 4)
     }
+
+    @Test("A batch is due retries first, then new records up to the limit; what does not fit is read again")
+    func handOut() {
+        var state = SinkState(name: "s", watermark: 0)
+        _ = state.receive([record(1, "A")], through: 1)
+        state.retry(1, dueAt: 0)
+        let batch = state.handOut(now: 0, limit: 3, records: [record(2, "B"), record(3, "C"), record(4, "D")][...], through: 4)
+        #expect(batch.map(\.sequence) == [1, 2, 3])
+        #expect(state.nextToRead == 4)
+        #expect(state.handOut(now: 0, limit: 3, records: [record(4, "D")][...], through: 6).map(\.sequence) == [4])
+        #expect(state.nextToRead == 7)
+    }
 }

@@ -104,6 +104,24 @@ struct SinkState: Sendable {
         return ready
     }
 
+    /// One batch for the sink: ``dispatch(now:limit:)`` first, then as many of
+    /// `records` (new from the log, starting at ``nextToRead``; read through
+    /// `through`) as the limit leaves room for. Records that do not fit are
+    /// not taken: they are read again next time.
+    mutating func handOut(
+        now: Int64, limit: Int, records: ArraySlice<OutboxRecord>, through: UInt64
+    ) -> [OutboxRecord] {
+        var ready = dispatch(now: now, limit: limit)
+        let room = limit - ready.count
+        if records.count > room {
+            let fitting = records.prefix(room)
+            ready += receive(Array(fitting), through: fitting.last?.sequence ?? nextToRead - 1)
+        } else {
+            ready += receive(Array(records), through: through)
+        }
+        return ready
+    }
+
     /// Due retries in sequence order, then held records of released keys.
     mutating func dispatch(now: Int64, limit: Int) -> [OutboxRecord] {
         var ready: [OutboxRecord] = []
