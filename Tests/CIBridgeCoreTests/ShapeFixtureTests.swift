@@ -129,26 +129,6 @@ struct ShapeFixtureTests {
         #expect(EnvelopeBuilder().envelopes(for: body).isEmpty)
     }
 
-    @Test("A content-moderation callback gets the generic type, not an error")
-    func reviewImage() throws {
-        let envelope = try #require(try envelopes(Fixtures.bytes("shapes/review-image.json")).first)
-        #expect(envelope.type == EventType.other)
-        #expect(envelope.extensions["eventname"] == "ReviewImage")
-        #expect(envelope.subject == "user/avatar.png")
-        #expect(envelope.partitionKey == "si4b2a2b6f0a6e11ee9c6a525400000001")
-    }
-
-    @Test("Any other EventName passes through whole as one generic event")
-    func simpleModeration() throws {
-        let all = try envelopes(Fixtures.bytes("shapes/moderation-simple.json"))
-        let envelope = try #require(all.first)
-        #expect(all.count == 1)
-        #expect(envelope.type == EventType.other)
-        #expect(envelope.extensions["eventname"] == "ReviewAudio")
-        #expect(envelope.partitionKey == envelope.id)
-        #expect(envelope.data["data"]?["porn_info"]?["score"] == .string("12"))
-    }
-
     @Test("Delivering the same body twice gives the same id; a changed field gives another")
     func contentIDs() throws {
         let bytes = try Fixtures.bytes("shapes/failed-job.xml")

@@ -36,13 +36,24 @@ public struct RepeatedFields: Hashable, Sendable {
         return false
     }
 
-    /// The fields Tencent Cloud Infinite documents as repeatable in callbacks.
+    /// The fields Tencent Cloud Infinite documents as repeatable in callbacks:
+    /// job and workflow callbacks, and the moderation results' lists
+    /// (fields whose type the moderation pages give as Array).
     public static let tencentCI = RepeatedFields(
-        names: ["JobsDetail", "CosHeaders", "Tasks"],
+        names: ["JobsDetail", "Tasks", "AudioSection", "OcrResults", "LibResults", "ListResults"],
         paths: [
+            // The `{Key, Value}` list of the input's headers; a moderation
+            // result's `CosHeaders` is one map, `{"x-cos-meta-id": …}`.
+            "Input/CosHeaders", "WorkflowExecution/CosHeaders",
             "Stream/Audio", "Stream/Video", "Stream/Subtitle",
             "OutputFile/ObjectName", "OutputFile/Md5Info",
             "ResultInfo/ObjectInfo",
+            // Moderation. `Snapshot` and `Section` only as results: `Operation/Snapshot`
+            // is a snapshot job's settings. `Keywords` is a list in OCR and
+            // library results, but one comma-separated string in text results.
+            "JobsDetail/Snapshot", "JobsDetail/Section",
+            "PageSegment/Results", "ImageResults/Results", "TextResults/Results",
+            "OcrResults/Keywords", "LibResults/Keywords",
         ]
     )
 }

@@ -49,26 +49,62 @@ public struct CallbackDecoder: Sendable {
     }
 
     /// Decides what kind of callback a canonical body is: by its shape first
-    /// (older bodies have no `EventName`), then by `EventName`.
-    private func classify(_ root: CanonicalValue?) throws(DecodeError) -> CallbackBody {
-        guard let root, case .object = root else {
+    /// (older bodies have no `EventName`, Simple moderation bodies carry theirs
+    /// as `data.event`), then by the event name.
+    private func classify(_ parsed: CanonicalValue?) throws(DecodeError) -> CallbackBody {
+        guard var root = parsed, case .object(let members) = root else {
             throw DecodeError(.notACallback, "empty callback: no EventName, JobsDetail or WorkflowExecution")
+        }
+        // Some job callbacks come as JSON wrapped in `"Response"`, the XML root
+        // element, which the XML parser leaves out: unwrap it, so that both
+        // give the same canonical body.
+        if members.count == 1, members[0].name == "Response", case .object = members[0].value {
+            root = members[0].value
+        }
+        if let message = Self.testRequestMessage(root) {
+            return .testPing(message: message)
         }
         let eventName = root.string(at: "EventName")
         if let jobs = root["JobsDetail"] {
+            if let eventName, let kind = ModerationKind(eventName: eventName, type: nil) {
+                return .moderation(
+                    jobs.elements.map { job in
+                        // A live stream's job says so in its `Type`.
+                        let jobKind = ModerationKind(eventName: eventName, type: job.string(at: "Type")) ?? kind
+                        return ModerationResult(kind: jobKind, version: .detail, eventName: eventName, canonical: job)
+                    })
+            }
             return .jobs(eventName: eventName, jobs.elements.map(JobDetail.init(canonical:)))
         }
         if let executions = root["WorkflowExecution"] {
             return .workflow(eventName: eventName, executions.elements.map(WorkflowExecution.init(canonical:)))
         }
+        // A Simple moderation body: lowercase `code`, `message` and `data`,
+        // whose `event` names the kind (older bodies have only `trace_id`).
+        if eventName == nil, let data = root["data"], case .object = data {
+            if let event = data.string(at: "event") {
+                if let kind = ModerationKind(eventName: event, type: nil) {
+                    return .moderation([ModerationResult(kind: kind, version: .simple, eventName: event, canonical: root)])
+                }
+                return .other(eventName: event, body: root)
+            }
+            if data["trace_id"] != nil {
+                return .moderation([ModerationResult(kind: nil, version: .simple, eventName: nil, canonical: root)])
+            }
+        }
         if let eventName {
             return .other(eventName: eventName, body: root)
         }
-        if let message = root.string(at: "message") ?? root.string(at: "Message"),
+        throw DecodeError(.notACallback, "not a Cloud Infinite callback: no EventName, JobsDetail, WorkflowExecution or data.event")
+    }
+
+    /// The message of Tencent's console test request ("Test request when
+    /// setting callback url"), which any kind of callback URL receives when it
+    /// is set up; `nil` for a real callback.
+    static func testRequestMessage(_ root: CanonicalValue) -> String? {
+        guard let message = root.string(at: "message") ?? root.string(at: "Message"),
             message.lowercased().contains("test request")
-        {
-            return .testPing(message: message)
-        }
-        throw DecodeError(.notACallback, "not a Cloud Infinite callback: no EventName, JobsDetail or WorkflowExecution")
+        else { return nil }
+        return message
     }
 }

@@ -1,5 +1,6 @@
 /// Turns a ``CallbackBody`` into the envelopes cibridge publishes:
-/// one per `JobsDetail` entry, one per `WorkflowExecution`, one for any other event.
+/// one per `JobsDetail` entry, one per `WorkflowExecution`, one per moderation
+/// result, one for any other event.
 public struct EnvelopeBuilder: Sendable {
     public init() {}
 
@@ -17,6 +18,8 @@ public struct EnvelopeBuilder: Sendable {
             default: type = EventType.other
             }
             return executions.map { envelope(for: $0, type: type, eventName: eventName ?? "WorkflowFinish") }
+        case .moderation(let results):
+            return results.map(envelope(for:))
         case .other(let eventName, let body):
             let workflowId = body.string(at: "WorkflowId")
             let queueId = body.string(at: "QueueId")
@@ -70,6 +73,26 @@ public struct EnvelopeBuilder: Sendable {
                 ("state", execution.state), ("bucket", execution.bucket),
             ],
             data: execution.canonical)
+    }
+
+    private func envelope(for result: ModerationResult) -> Envelope {
+        let jobId = result.jobId
+        let traceId = result.traceId
+        return Envelope(
+            source: Self.source(bucket: result.bucket),
+            type: result.eventType,
+            subject: result.subject,
+            time: CallbackTime(result.creationTime)?.rfc3339,
+            // One job's results together: live streams send many.
+            partitionKey: jobId ?? traceId,
+            extensions: [
+                ("eventname", result.eventName), ("jobid", jobId), ("traceid", traceId), ("state", result.state),
+                ("code", result.code), ("bucket", result.bucket), ("region", result.region),
+                ("verdict", result.verdict?.rawValue), ("label", result.label),
+                ("contentversion", result.version.rawValue), ("interim", result.isInterim ? "true" : "false"),
+                ("dataid", result.dataId),
+            ],
+            data: result.canonical)
     }
 
     /// `/tencent-ci/buckets/<bucket>`, or `/tencent-ci` when the body names no bucket.

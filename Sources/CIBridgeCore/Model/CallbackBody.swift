@@ -5,9 +5,13 @@ public enum CallbackBody: Sendable, Hashable {
     case jobs(eventName: String?, [JobDetail])
     /// A `WorkflowFinish` or `WorkflowStart` run summary (or that shape without `EventName`).
     case workflow(eventName: String?, [WorkflowExecution])
-    /// Any other event with an `EventName` (content moderation and console
-    /// callbacks, names Tencent adds later): passed through whole.
+    /// Content-moderation results: one per `JobsDetail` of a Detail callback,
+    /// or the one result of a Simple callback.
+    case moderation([ModerationResult])
+    /// Any other event with an `EventName` (names Tencent adds later):
+    /// passed through whole.
     case other(eventName: String, body: CanonicalValue)
-    /// Tencent's test request when a callback URL is set up. Nothing to publish.
+    /// Tencent's test request when a callback URL is set up (any kind, either
+    /// content version, with or without an event name). Nothing to publish.
     case testPing(message: String)
 }
