@@ -39,6 +39,8 @@ public struct BridgeConfiguration: Sendable {
         public var contentMode: KafkaSinkConfiguration.ContentMode = .structured
         public var taskFinishTopic = "ci.task-finish"
         public var workflowFinishTopic = "ci.workflow-finish"
+        /// Every moderation result, whatever its kind.
+        public var moderationTopic = "ci.moderation"
         public var defaultTopic = "ci.events"
         public var properties: [String: String] = [:]
         public var flushTimeoutMilliseconds = 10_000
@@ -117,12 +119,13 @@ public struct BridgeConfiguration: Sendable {
                 throw ConfigurationError(key: key, error.description)
             }
         }
-        return KafkaTopicRouter(
-            byType: [
-                EventType.taskFinish: try topic(kafka.taskFinishTopic, key: "kafka.topic_task_finish"),
-                EventType.workflowFinish: try topic(kafka.workflowFinishTopic, key: "kafka.topic_workflow_finish"),
-            ],
-            fallback: try topic(kafka.defaultTopic, key: "kafka.topic_default"))
+        var byType = [
+            EventType.taskFinish: try topic(kafka.taskFinishTopic, key: "kafka.topic_task_finish"),
+            EventType.workflowFinish: try topic(kafka.workflowFinishTopic, key: "kafka.topic_workflow_finish"),
+        ]
+        let moderation = try topic(kafka.moderationTopic, key: "kafka.topic_moderation")
+        for type in EventType.moderation { byType[type] = moderation }
+        return KafkaTopicRouter(byType: byType, fallback: try topic(kafka.defaultTopic, key: "kafka.topic_default"))
     }
 
     /// The Redis sink settings.

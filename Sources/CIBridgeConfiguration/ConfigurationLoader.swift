@@ -107,7 +107,7 @@ public enum ConfigurationLoader {
         "outbox.dir", "outbox.fsync", "outbox.segment_size", "outbox.max_size", "outbox.min_free", "outbox.retention",
         "outbox.retention_size",
         "kafka.brokers", "kafka.content_mode", "kafka.topic_task_finish", "kafka.topic_workflow_finish",
-        "kafka.topic_default", "kafka.properties", "kafka.flush_timeout",
+        "kafka.topic_moderation", "kafka.topic_default", "kafka.properties", "kafka.flush_timeout",
         "redis.url", "redis.streams", "redis.max_length", "redis.dedupe_window", "redis.command_timeout",
         "redis.connections",
         "log.level", "log.format",
@@ -164,6 +164,7 @@ public enum ConfigurationLoader {
             kafka.contentMode = parsed
         case "kafka.topic_task_finish": kafka.taskFinishTopic = try text()
         case "kafka.topic_workflow_finish": kafka.workflowFinishTopic = try text()
+        case "kafka.topic_moderation": kafka.moderationTopic = try text()
         case "kafka.topic_default": kafka.defaultTopic = try text()
         case "kafka.properties":
             switch value {

@@ -24,9 +24,11 @@ public struct KafkaTopicRouter: Sendable, Hashable {
         self.init(byType: parsed, fallback: try AttributeTemplate(fallback, rules: Self.topicRules))
     }
 
-    /// `ci.task-finish` for TaskFinish, `ci.workflow-finish` for WorkflowFinish, `ci.events` for anything else.
+    /// `ci.task-finish` for TaskFinish, `ci.workflow-finish` for WorkflowFinish,
+    /// `ci.moderation` for every moderation result, `ci.events` for anything else.
     public static let standard = try! KafkaTopicRouter(
-        byType: [EventType.taskFinish: "ci.task-finish", EventType.workflowFinish: "ci.workflow-finish"],
+        byType: [EventType.taskFinish: "ci.task-finish", EventType.workflowFinish: "ci.workflow-finish"]
+            .merging(EventType.moderation.map { ($0, "ci.moderation") }) { first, _ in first },
         fallback: "ci.events")
 
     /// The topic for an envelope whose attributes `attribute` looks up.

@@ -1,4 +1,5 @@
 import CIBridgeConfiguration
+import CIBridgeCore
 import CIBridgeHTTP
 import CIBridgeOutbox
 import Foundation
@@ -53,6 +54,48 @@ struct CallbackEdgeTests {
             }
             #expect(bridge.outbox.status().records == 0)
             #expect(bridge.callbacks("test_ping", 200) == 1)
+        }
+    }
+
+    @Test("200 for moderation results in both content versions and a JSON body wrapped in Response; test requests of every kind publish nothing")
+    func documentedShapes() async throws {
+        try await TestBridge.run { bridge in
+            let accepted = [
+                ("callbacks/moderation-image-simple.json", "Simple"), ("callbacks/moderation-video-detail.json", "Detail"),
+                ("callbacks/moderation-text-simple-console.json", "Simple"), ("callbacks/job-wordsgeneralize.json", nil),
+            ]
+            let pings = [
+                "callbacks/moderation-image-test.json", "callbacks/moderation-audio-test.json",
+                "callbacks/moderation-text-test-console.json",
+            ]
+            let stored = try Set(accepted.flatMap { fixture, _ in
+                EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode(Array(try Fixture.bytes(fixture).readableBytesView))).map(\.id)
+            })
+            try await bridge.application().test(.router) { client in
+                for (fixture, version) in accepted {
+                    var headers = HTTPFields.json
+                    if let version { headers[HTTPField.Name("X-Ci-Content-Version")!] = version }
+                    let body = try Fixture.bytes(fixture)
+                    let expected = EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode(Array(body.readableBytesView)))
+                    try await client.execute(uri: Self.path, method: .post, headers: headers, body: body) { response in
+                        #expect(response.status == .ok, "\(fixture)")
+                        let answer = try members(response.body)
+                        #expect(answer["status"] as? String == "accepted")
+                        #expect(answer["ids"] as? [String] == expected.map(\.id), "\(fixture)")
+                    }
+                }
+                for fixture in pings {
+                    try await client.execute(uri: Self.path, method: .post, headers: .json, body: try Fixture.bytes(fixture)) { response in
+                        #expect(response.status == .ok)
+                        let answer = try members(response.body)
+                        #expect(answer["status"] as? String == "test_ping", "\(fixture)")
+                    }
+                }
+            }
+            #expect(bridge.outbox.status().records == stored.count)
+            #expect(bridge.callbacks("accepted", 200) == accepted.count)
+            #expect(bridge.callbacks("test_ping", 200) == pings.count)
+            #expect(try bridge.quarantined().isEmpty)
         }
     }
 

@@ -52,7 +52,7 @@ struct KafkaSinkFaultTests {
         defer { bed.remove() }
         try await bed.append(try envelopes("seed/case1-task-api.xml"))
         try await bed.append(try envelopes("shapes/workflow-finish.xml"))
-        try await bed.append(try envelopes("shapes/review-image.json"))
+        try await bed.append(try envelopes("callbacks/moderation-image-detail.json"))
         #expect(try await bed.waitUntilDelivered())
         await bed.stop()
         #expect(try bed.highWater("ci.SmartCover.done") == 1)
@@ -60,6 +60,9 @@ struct KafkaSinkFaultTests {
         #expect(try bed.highWater("ci.events") == 1)
 
         #expect(KafkaTopicRouter.standard.topic(for: nil) == "ci.events")
+        for type in EventType.moderation {
+            #expect(KafkaTopicRouter.standard.topic { $0 == "type" ? type : nil } == "ci.moderation")
+        }
         #expect(throws: TemplateError.self) { try KafkaTopicRouter(byType: [:], fallback: "bad topic!") }
         #expect(throws: TemplateError.self) { try KafkaTopicRouter(byType: [:], fallback: "ci.{tag") }
     }

@@ -23,10 +23,10 @@ struct EnvelopeSchemaTests {
         print(f"{count} valid")
         """
 
-    @Test("All seed and shape fixtures give schema-valid envelopes")
+    @Test("All seed, shape and documented-callback fixtures give schema-valid envelopes")
     func fixturesValidate() throws {
         var paths: [String] = []
-        for folder in ["seed", "shapes"] {
+        for folder in ["seed", "shapes", "callbacks"] {
             let directory = CLIRunner.fixtures.appendingPathComponent(folder)
             for name in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() {
                 paths.append(directory.appendingPathComponent(name).path)
@@ -35,7 +35,7 @@ struct EnvelopeSchemaTests {
         let decoded = try CLIRunner.run(["decode"] + paths)
         #expect(decoded.status == 0, "\(decoded.stderr)")
         let lines = decoded.stdoutLines.count
-        #expect(lines >= paths.count)
+        #expect(lines >= paths.count - 8)  // test requests print nothing
 
         let schema = CLIRunner.repositoryRoot.appendingPathComponent("docs/envelope.schema.json").path
         let checked = try ChildProcess.run("/usr/bin/env", ["python3", "-c", Self.validator, schema], stdin: Data(decoded.stdout.utf8))
@@ -43,7 +43,7 @@ struct EnvelopeSchemaTests {
         #expect(checked.stdout == "\(lines) valid\n")
     }
 
-    @Test("The schema rejects what it should: a missing id, a numeric scalar, an empty object")
+    @Test("The schema rejects what it should: a missing id, a numeric scalar, an empty object, misplaced moderation attributes")
     func schemaHasTeeth() throws {
         let golden = try String(contentsOfFile: CLIRunner.fixture("golden/case2-workflow.jsonl"), encoding: .utf8)
         var envelope = try #require(try JSONSerialization.jsonObject(with: Data(golden.utf8)) as? [String: Any])
@@ -51,6 +51,17 @@ struct EnvelopeSchemaTests {
         var noID = envelope
         noID["id"] = nil
         broken.append(noID)
+        var verdictOnAJob = envelope
+        verdictOnAJob["verdict"] = "block"
+        broken.append(verdictOnAJob)
+        var moderationWithoutVersion = envelope
+        moderationWithoutVersion["type"] = "com.tencentcloud.ci.moderation.image"
+        moderationWithoutVersion["interim"] = "false"
+        broken.append(moderationWithoutVersion)
+        var unknownVerdict = moderationWithoutVersion
+        unknownVerdict["contentversion"] = "Detail"
+        unknownVerdict["verdict"] = "maybe"
+        broken.append(unknownVerdict)
         var data = envelope["data"] as! [String: Any]
         data["JobId"] = 5
         envelope["data"] = data
