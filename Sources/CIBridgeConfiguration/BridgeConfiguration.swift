@@ -52,6 +52,15 @@ public struct BridgeConfiguration: Sendable {
 
     public struct Redis: Sendable, Equatable {
         public var url: String
+        /// Every envelope to its topic's shard stream (`ci:task-finish:<n>`, …).
+        public var topicStreams = true
+        public var taskFinishTopic = "ci:task-finish"
+        public var workflowFinishTopic = "ci:workflow-finish"
+        public var moderationTopic = "ci:moderation"
+        public var defaultTopic = "ci:events"
+        public var shards = RedisSinkConfiguration.standardShards
+        /// Every envelope also to its workflow stream (``streams``).
+        public var workflowStreams = true
         public var streams = ["ci:wf:{workflowid}", "ci:jobs:{partitionkey}"]
         public var maxLength = 100_000
         public var dedupeSeconds = 86_400
@@ -143,13 +152,41 @@ public struct BridgeConfiguration: Sendable {
         } catch {
             throw ConfigurationError(key: "redis.streams", error.description)
         }
+        let topics: [EventTopic: String] = [
+            .taskFinish: redis.taskFinishTopic, .workflowFinish: redis.workflowFinishTopic,
+            .moderation: redis.moderationTopic, .events: redis.defaultTopic,
+        ]
+        let keys: [EventTopic: String] = [
+            .taskFinish: "redis.topic_task_finish", .workflowFinish: "redis.topic_workflow_finish",
+            .moderation: "redis.topic_moderation", .events: "redis.topic_default",
+        ]
         let configuration = RedisSinkConfiguration(
-            url: url, streams: streams, maxLength: redis.maxLength, dedupeSeconds: redis.dedupeSeconds,
-            commandTimeout: .milliseconds(redis.commandTimeoutMilliseconds), connections: redis.connections)
+            url: url, topicStreams: redis.topicStreams, topics: topics, shards: redis.shards,
+            workflowStreams: redis.workflowStreams, streams: streams, maxLength: redis.maxLength,
+            dedupeSeconds: redis.dedupeSeconds, commandTimeout: .milliseconds(redis.commandTimeoutMilliseconds),
+            connections: redis.connections)
+        // Name the key a mistake is in.
+        for topic in EventTopic.allCases {
+            let name = topics[topic]!
+            if name.isEmpty { throw ConfigurationError(key: keys[topic]!, "give the topic's stream name") }
+            if let problem = RedisSinkConfiguration.topicNameProblem(name, dedupePrefix: configuration.dedupePrefix) {
+                throw ConfigurationError(key: keys[topic]!, "'\(name)' \(problem)")
+            }
+            if let other = EventTopic.allCases.first(where: { $0 != topic && topics[$0] == name }), topic.name < other.name {
+                throw ConfigurationError(key: keys[topic]!, "'\(name)' is also \(keys[other]!); give each topic its own streams")
+            }
+        }
+        guard (1...RedisSinkConfiguration.maximumShards).contains(redis.shards) else {
+            throw ConfigurationError(key: "redis.shards", "\(redis.shards) shards: use 1 to \(RedisSinkConfiguration.maximumShards)")
+        }
+        guard redis.topicStreams || redis.workflowStreams else {
+            throw ConfigurationError(key: "redis.topic_streams", "with redis.workflow_streams off too, nothing would be published")
+        }
         do {
             try configuration.validate()
         } catch {
-            throw ConfigurationError(key: "redis", error.message)
+            let key = error.message.contains("stream template") ? "redis.streams" : "redis"
+            throw ConfigurationError(key: key, error.message)
         }
         return configuration
     }

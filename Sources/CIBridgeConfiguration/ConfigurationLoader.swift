@@ -108,7 +108,8 @@ public enum ConfigurationLoader {
         "outbox.retention_size",
         "kafka.brokers", "kafka.content_mode", "kafka.topic_task_finish", "kafka.topic_workflow_finish",
         "kafka.topic_moderation", "kafka.topic_default", "kafka.properties", "kafka.flush_timeout",
-        "redis.url", "redis.streams", "redis.max_length", "redis.dedupe_window", "redis.command_timeout",
+        "redis.url", "redis.topic_streams", "redis.topic_task_finish", "redis.topic_workflow_finish",
+        "redis.topic_moderation", "redis.topic_default", "redis.shards", "redis.workflow_streams", "redis.streams", "redis.max_length", "redis.dedupe_window", "redis.command_timeout",
         "redis.connections",
         "log.level", "log.format",
     ]
@@ -179,6 +180,13 @@ public enum ConfigurationLoader {
             }
         case "kafka.flush_timeout": kafka.flushTimeoutMilliseconds = try milliseconds(try text(), source)
         case "redis.url": redis.url = try text()
+        case "redis.topic_streams": redis.topicStreams = try flag(try text(), source)
+        case "redis.topic_task_finish": redis.taskFinishTopic = try text()
+        case "redis.topic_workflow_finish": redis.workflowFinishTopic = try text()
+        case "redis.topic_moderation": redis.moderationTopic = try text()
+        case "redis.topic_default": redis.defaultTopic = try text()
+        case "redis.shards": redis.shards = try positive(try text(), source)
+        case "redis.workflow_streams": redis.workflowStreams = try flag(try text(), source)
         case "redis.streams":
             let streams = try list()
             guard !streams.isEmpty else { throw ConfigurationError(key: source, "give at least one stream template") }
@@ -258,6 +266,15 @@ public enum ConfigurationLoader {
         }
         if let bytes = Int64(text), bytes >= 0 { return bytes }
         throw ConfigurationError(key: key, "'\(text)' is not a size (e.g. 1048576, 512KiB, 64MiB, 10GiB)")
+    }
+
+    /// `true`/`false` (also `on`/`off`, `yes`/`no`, `1`/`0`).
+    static func flag(_ text: String, _ key: String) throws(ConfigurationError) -> Bool {
+        switch text.lowercased() {
+        case "true", "on", "yes", "1": return true
+        case "false", "off", "no", "0": return false
+        default: throw ConfigurationError(key: key, "'\(text)' is neither true nor false")
+        }
     }
 
     static func positive(_ text: String, _ key: String) throws(ConfigurationError) -> Int {

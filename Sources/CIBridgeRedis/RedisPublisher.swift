@@ -163,18 +163,22 @@ final class RedisPublisher: Sendable {
     private func commands(for records: [OutboxRecord], sha: [UInt8]) -> ([[[UInt8]]], [Range<Int>]) {
         let ttl = Array(String(configuration.dedupeSeconds).utf8)
         let maxLength = Array(String(configuration.maxLength).utf8)
+        let perRecord = Array(String(configuration.streamsPerRecord).utf8)
         var commands: [[[UInt8]]] = []
         var groups: [Range<Int>] = []
         var start = 0
         while start < records.count {
             let end = min(start + configuration.recordsPerCall, records.count)
             var keys: [[UInt8]] = []
-            var arguments: [[UInt8]] = [ttl, maxLength]
+            var arguments: [[UInt8]] = [ttl, maxLength, perRecord]
             for record in records[start..<end] {
                 let envelope = RecordEnvelope(record)
                 let id = envelope["id"] ?? "seq-\(record.sequence)"
                 keys.append(Array((configuration.dedupePrefix + id).utf8))
-                keys.append(Array(configuration.stream { name in name == "partitionkey" ? record.key : envelope[name] }.utf8))
+                let streams = configuration.streams(
+                    attribute: { name in name == "partitionkey" ? record.key : envelope[name] },
+                    partitionKey: record.key)
+                for stream in streams { keys.append(Array(stream.utf8)) }
                 arguments.append(record.payload)
                 for name in Self.entryFields {
                     arguments.append(Array((envelope[name] ?? "").utf8))

@@ -5,6 +5,17 @@ public struct RedisSinkConfiguration: Sendable {
     public var url: RedisURL
     /// The outbox sink this publishes for.
     public var sinkName: String
+    /// Whether every envelope goes to the shard stream of its topic
+    /// (`ci:task-finish:<shard>`, …): the streams consumer groups read.
+    public var topicStreams: Bool
+    /// The name of each topic's streams; shard `n` is `<name>:<n>`.
+    public var topics: [EventTopic: String]
+    /// How many shard streams each topic has. An envelope's shard is
+    /// ``TopicShard/of(partitionKey:count:)``: one workflow, one shard.
+    public var shards: Int
+    /// Whether every envelope also goes to the stream ``streams`` names (its
+    /// workflow's), in the same atomic step as its topic stream.
+    public var workflowStreams: Bool
     /// Stream name templates over envelope attributes, tried in order: the first
     /// whose attributes are all present is used (``AttributeTemplateList``).
     /// Default: one stream per workflow, `ci:wf:{workflowid}`, and for jobs
@@ -13,6 +24,11 @@ public struct RedisSinkConfiguration: Sendable {
 
     /// The default stream templates.
     public static let standardStreams = try! AttributeTemplateList(["ci:wf:{workflowid}", "ci:jobs:{partitionkey}"])
+    /// The default topic stream names: the Kafka topics with Redis's `:` (`ci:task-finish`).
+    public static let standardTopics: [EventTopic: String] = Dictionary(
+        uniqueKeysWithValues: EventTopic.allCases.map { ($0, "ci:" + $0.name) })
+    /// The default number of shards per topic (docs/redis.md says why 4).
+    public static let standardShards = 4
     /// `XADD … MAXLEN ~ n`: approximate trimming per stream; 0 keeps everything.
     public var maxLength: Int
     /// How long an envelope id is remembered to drop a second copy (retry or
@@ -32,13 +48,18 @@ public struct RedisSinkConfiguration: Sendable {
     public var connections: Int
 
     public init(
-        url: RedisURL, sinkName: String = "redis", streams: AttributeTemplateList = standardStreams,
+        url: RedisURL, sinkName: String = "redis", topicStreams: Bool = true, topics: [EventTopic: String] = standardTopics,
+        shards: Int = standardShards, workflowStreams: Bool = true, streams: AttributeTemplateList = standardStreams,
         maxLength: Int = 100_000, dedupeSeconds: Int = 86_400, dedupePrefix: String = "cibridge:dedupe:",
         connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5), batchSize: Int = 1000,
         recordsPerCall: Int = 50, connections: Int = 2
     ) {
         self.url = url
         self.sinkName = sinkName
+        self.topicStreams = topicStreams
+        self.topics = topics
+        self.shards = shards
+        self.workflowStreams = workflowStreams
         self.streams = streams
         self.maxLength = maxLength
         self.dedupeSeconds = dedupeSeconds
@@ -50,17 +71,89 @@ public struct RedisSinkConfiguration: Sendable {
         self.connections = connections
     }
 
-    /// Checks the numbers (templates are checked when they are parsed); every
+    /// Checks the settings (templates are checked when they are parsed); every
     /// mistake is one line naming the setting.
     public func validate() throws(RedisError) {
         guard maxLength >= 0 else { throw RedisError(.configuration, "redis maxLength must be 0 (unbounded) or more") }
         guard dedupeSeconds >= 0 else { throw RedisError(.configuration, "redis dedupeSeconds must be 0 (off) or more") }
         guard batchSize > 0, recordsPerCall > 0 else { throw RedisError(.configuration, "redis batchSize and recordsPerCall must be positive") }
         guard (1...16).contains(connections) else { throw RedisError(.configuration, "redis connections must be 1 to 16") }
+        guard (1...Self.maximumShards).contains(shards) else {
+            throw RedisError(.configuration, "redis shards must be 1 to \(Self.maximumShards), not \(shards)")
+        }
+        guard topicStreams || workflowStreams else {
+            throw RedisError(.configuration, "redis: turn on topic streams, workflow streams or both; with neither nothing is published")
+        }
+        for topic in EventTopic.allCases {
+            guard let name = topics[topic], !name.isEmpty else {
+                throw RedisError(.configuration, "redis: the \(topic.name) topic has no stream name")
+            }
+            if let problem = Self.topicNameProblem(name, dedupePrefix: dedupePrefix) {
+                throw RedisError(.configuration, "redis: \(topic.name) stream name '\(name)' \(problem)")
+            }
+        }
+        guard Set(topics.values).count == topics.count else {
+            throw RedisError(.configuration, "redis: two topics have the same stream name; give each its own")
+        }
+        for template in streams.templates where Self.mayStartWith(template, dedupePrefix) {
+            throw RedisError(
+                .configuration, "redis: stream template '\(template)' can name a dedupe key ('\(dedupePrefix)…'); start it with other text")
+        }
     }
 
-    /// The stream for an envelope whose attributes `attribute` looks up.
-    public func stream(attribute: (String) -> String?) -> String {
-        streams.render(attribute)
+    /// The most shards a topic may have: each is a stream a consumer reads.
+    public static let maximumShards = 256
+
+    /// Why `name` cannot name a topic's streams, or `nil` when it can.
+    /// Topic stream names are fixed (not templates), so that a consumer can
+    /// list a topic's shards; and no shard may be, or hold, a dedupe key.
+    public static func topicNameProblem(_ name: String, dedupePrefix: String) -> String? {
+        if name.contains("{") || name.contains("}") {
+            return "is a fixed name, not a template: a consumer must be able to list its shards"
+        }
+        let shard = name + ":"
+        if shard.hasPrefix(dedupePrefix) || dedupePrefix.hasPrefix(shard) {
+            return "would collide with the dedupe keys ('\(dedupePrefix)…')"
+        }
+        return nil
     }
+
+    /// Whether `template` can render a name that starts with `prefix`.
+    static func mayStartWith(_ template: AttributeTemplate, _ prefix: String) -> Bool {
+        var literal = ""
+        for part in template.parts {
+            guard case .text(let text) = part else {
+                // An attribute comes next: any text could follow the literal start.
+                return literal.hasPrefix(prefix) || prefix.hasPrefix(literal)
+            }
+            literal += text
+        }
+        return literal.hasPrefix(prefix)
+    }
+
+    /// The name of shard `shard` of `topic`'s streams.
+    public func stream(of topic: EventTopic, shard: Int) -> String {
+        (topics[topic] ?? Self.standardTopics[topic]!) + ":" + String(shard)
+    }
+
+    /// The streams an envelope goes to, in order: its topic's shard, then its
+    /// workflow stream (each when turned on).
+    /// - Parameters:
+    ///   - attribute: looks up the envelope's attributes.
+    ///   - partitionKey: the record's key (its `partitionkey`).
+    public func streams(attribute: (String) -> String?, partitionKey: String) -> [String] {
+        var names: [String] = []
+        names.reserveCapacity(2)
+        if topicStreams {
+            let topic = EventTopic(type: attribute("type"))
+            names.append(stream(of: topic, shard: TopicShard.of(partitionKey: partitionKey.utf8, count: shards)))
+        }
+        if workflowStreams {
+            names.append(streams.render(attribute))
+        }
+        return names
+    }
+
+    /// How many streams each envelope goes to.
+    public var streamsPerRecord: Int { (topicStreams ? 1 : 0) + (workflowStreams ? 1 : 0) }
 }

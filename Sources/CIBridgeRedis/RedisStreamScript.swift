@@ -1,40 +1,55 @@
-/// The Lua script that publishes a group of records atomically per record:
-/// for each one, set its dedupe key (`SET NX EX`) and only if that was new,
-/// `XADD` it. If `XADD` fails (a `WRONGTYPE` key), the dedupe key is removed
-/// again so a later retry is not mistaken for a duplicate.
+/// The Lua script that publishes a group of records, each atomically: set its
+/// dedupe key (`SET NX EX`) and only if that was new, `XADD` it to each of its
+/// streams (its topic shard and its workflow stream). If an `XADD` fails (a
+/// `WRONGTYPE` key), the entries already added for that record are deleted
+/// again (`XDEL`) and so is the dedupe key, so a record is in all of its
+/// streams or in none, and a later retry is not mistaken for a duplicate.
 ///
-/// KEYS: dedupe key and stream for each record, in pairs.
-/// ARGV: TTL seconds (0: no dedupe), MAXLEN (0: none), then per record seven
-/// values: the envelope JSON, id, type, subject, state, tag, time (empty when
-/// the envelope has none). Fixed positions keep the script free of table
-/// building: it costs Redis about as much as the two commands it runs.
-/// Returns per record: the new entry id, `0` for a duplicate, or `!reason`.
+/// KEYS: per record, its dedupe key and then its streams.
+/// ARGV: TTL seconds (0: no dedupe), MAXLEN (0: none), streams per record
+/// (the same for every record of a call), then per record seven values: the
+/// envelope JSON, id, type, subject, state, tag, time (empty when the envelope
+/// has none). Fixed positions keep the script free of table building: it costs
+/// Redis about as much as the commands it runs.
+/// Returns per record: the first new entry id, `0` for a duplicate, or `!reason`.
 enum RedisStreamScript {
     static let source = """
         local ttl = tonumber(ARGV[1])
         local maxlen = ARGV[2]
         local trim = tonumber(maxlen) > 0
+        local per = tonumber(ARGV[3])
         local results = {}
-        local a = 3
+        local a = 4
         local call = redis.call
         local pcall = pcall
-        for i = 1, #KEYS, 2 do
+        for i = 1, #KEYS, per + 1 do
           if ttl == 0 or call('SET', KEYS[i], '1', 'NX', 'EX', ttl) then
-            local ok, id
-            if trim then
-              ok, id = pcall(call, 'XADD', KEYS[i + 1], 'MAXLEN', '~', maxlen, '*',
-                'envelope', ARGV[a], 'id', ARGV[a + 1], 'type', ARGV[a + 2], 'subject', ARGV[a + 3],
-                'state', ARGV[a + 4], 'tag', ARGV[a + 5], 'time', ARGV[a + 6])
-            else
-              ok, id = pcall(call, 'XADD', KEYS[i + 1], '*',
-                'envelope', ARGV[a], 'id', ARGV[a + 1], 'type', ARGV[a + 2], 'subject', ARGV[a + 3],
-                'state', ARGV[a + 4], 'tag', ARGV[a + 5], 'time', ARGV[a + 6])
+            local first, failure
+            local added = {}
+            for s = 1, per do
+              local ok, id
+              if trim then
+                ok, id = pcall(call, 'XADD', KEYS[i + s], 'MAXLEN', '~', maxlen, '*',
+                  'envelope', ARGV[a], 'id', ARGV[a + 1], 'type', ARGV[a + 2], 'subject', ARGV[a + 3],
+                  'state', ARGV[a + 4], 'tag', ARGV[a + 5], 'time', ARGV[a + 6])
+              else
+                ok, id = pcall(call, 'XADD', KEYS[i + s], '*',
+                  'envelope', ARGV[a], 'id', ARGV[a + 1], 'type', ARGV[a + 2], 'subject', ARGV[a + 3],
+                  'state', ARGV[a + 4], 'tag', ARGV[a + 5], 'time', ARGV[a + 6])
+              end
+              if not ok then
+                failure = (type(id) == 'table' and id.err or tostring(id))
+                break
+              end
+              added[s] = id
+              first = first or id
             end
-            if ok then
-              results[#results + 1] = id
-            else
+            if failure then
+              for s, id in pairs(added) do call('XDEL', KEYS[i + s], id) end
               if ttl > 0 then call('DEL', KEYS[i]) end
-              results[#results + 1] = '!' .. (type(id) == 'table' and id.err or tostring(id))
+              results[#results + 1] = '!' .. failure
+            else
+              results[#results + 1] = first
             end
           else
             results[#results + 1] = 0

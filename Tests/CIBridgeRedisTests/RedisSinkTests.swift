@@ -85,4 +85,77 @@ struct RedisSinkTests {
         #expect(try await reopened.requeue("redis").count == 1)
         await reopened.close()
     }
+
+    @Test("Every envelope goes to its topic's shard, by CRC-32 of its partition key, and to its workflow stream: the same bytes, in order")
+    func topicStreams() async throws {
+        let bed = try RedisTestbed()
+        defer { bed.remove() }
+        let sent = try TestFixtures.workflowEnvelopes(workflows: 12, jobsEach: 5)
+        try await bed.append(sent)
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let shards = try bed.topicEnvelopes(.taskFinish)
+        #expect(shards.map(\.count).reduce(0, +) == sent.count)
+        #expect(shards.filter { !$0.isEmpty }.count > 1, "12 workflows all in one of 4 shards")
+        for workflow in 0..<12 {
+            let key = "wf-\(workflow)"
+            let expected = sent.filter { $0.partitionKey == key }.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }
+            let shard = TopicShard.of(partitionKey: key.utf8, count: 4)
+            #expect(shards[shard].filter { $0.contains("\"partitionkey\":\"\(key)\"") } == expected, "\(key) in shard \(shard)")
+            #expect(try bed.envelopes(in: "ci:wf:\(key)") == expected)
+        }
+        // Other types to their own topics.
+        #expect(try bed.topicEnvelopes(.workflowFinish).allSatisfy(\.isEmpty))
+    }
+
+    @Test("Topic streams only, or workflow streams only, as configured; one shard is ci:<topic>:0")
+    func layouts() async throws {
+        let sent = try TestFixtures.workflowEnvelopes(workflows: 3, jobsEach: 2)
+        let topicsOnly = try RedisTestbed(workflowStreams: false, shards: 1)
+        defer { topicsOnly.remove() }
+        try await topicsOnly.append(sent)
+        #expect(try await topicsOnly.waitUntilDelivered())
+        await topicsOnly.stop()
+        #expect(try topicsOnly.envelopes(in: "ci:task-finish:0").count == sent.count)
+        #expect(try topicsOnly.server.cli(["EXISTS", "ci:wf:wf-0"]) == "0")
+
+        let workflowsOnly = try RedisTestbed(topicStreams: false)
+        defer { workflowsOnly.remove() }
+        try await workflowsOnly.append(sent)
+        #expect(try await workflowsOnly.waitUntilDelivered())
+        await workflowsOnly.stop()
+        #expect(try workflowsOnly.envelopes(in: "ci:wf:wf-0").count == 2)
+        #expect(try workflowsOnly.server.cli(["KEYS", "ci:task-finish:*"]) == "")
+    }
+
+    @Test("Both streams or neither: a WRONGTYPE workflow stream leaves no entry in the topic stream, and no dedupe key")
+    func bothOrNeither() async throws {
+        let server = try RedisServer()
+        try server.cli(["SET", "ci:wf:wf-1", "not a stream"])
+        let bed = try RedisTestbed(server: server, shards: 1)
+        defer { bed.remove() }
+        let sent = try TestFixtures.workflowEnvelopes(workflows: 3, jobsEach: 1)
+        try await bed.append(sent)
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        #expect(try bed.outbox.deadLetters(for: "redis").count == 1)
+        let topic = try bed.envelopes(in: "ci:task-finish:0")
+        #expect(topic.count == 2)
+        #expect(!topic.contains { $0.contains("\"partitionkey\":\"wf-1\"") })
+        let failed = try #require(sent.first { $0.partitionKey == "wf-1" })
+        #expect(try server.cli(["EXISTS", "cibridge:dedupe:" + failed.id]) == "0")
+    }
+
+    @Test("A replay adds no second entry to the topic stream either")
+    func topicDedupe() async throws {
+        let bed = try RedisTestbed()
+        defer { bed.remove() }
+        try await bed.append(try TestFixtures.workflowEnvelopes(workflows: 4, jobsEach: 3))
+        #expect(try await bed.waitUntilDelivered())
+        try await bed.outbox.rewind("redis", toSequence: 1)
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        #expect(bed.sink.statistics.duplicates == 12)
+        #expect(try bed.topicEnvelopes(.taskFinish).map(\.count).reduce(0, +) == 12)
+    }
 }

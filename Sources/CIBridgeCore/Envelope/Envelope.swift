@@ -10,6 +10,12 @@ public struct Envelope: Sendable, Hashable {
     public static let specVersion = "1.0"
     /// CloudEvents `datacontenttype` of `data`.
     public static let dataContentType = "application/json"
+    /// Every attribute name an envelope can have, besides `data` (docs/envelope.md).
+    public static let attributeNames: Set<String> = [
+        "specversion", "id", "source", "type", "datacontenttype", "subject", "time", "partitionkey", "eventname",
+        "jobid", "queueid", "tag", "state", "code", "bucket", "region", "workflowid", "runid", "traceid", "verdict",
+        "label", "contentversion", "interim", "dataid",
+    ]
     /// The attribute names every envelope has (besides `data`).
     static let requiredAttributes: Set<String> = ["specversion", "id", "source", "type", "datacontenttype", "partitionkey"]
 

@@ -3,8 +3,8 @@
 /// Redis stream). The one template syntax of every sink; docs/configuration.md
 /// ("Attribute templates") describes it.
 ///
-/// - `{name}` is the value of the envelope attribute `name` (lowercase
-///   letters and digits, as CloudEvents names attributes).
+/// - `{name}` is the value of the envelope attribute `name`, one of
+///   ``Envelope/attributeNames``.
 /// - An attribute that is absent or empty is *missing*: ``render(_:)`` then
 ///   gives `nil`, and ``AttributeTemplateList`` moves on to its next template.
 /// - Values are fitted to the destination's ``NameRules``: characters it does
@@ -45,6 +45,12 @@ public struct AttributeTemplate: Sendable, Hashable, CustomStringConvertible {
                 }
                 guard !current.isEmpty else {
                     throw TemplateError(.badAttributeName, "template '\(source)': empty attribute name", position: position)
+                }
+                guard Envelope.attributeNames.contains(current) else {
+                    throw TemplateError(
+                        .unknownAttribute,
+                        "template '\(source)': no envelope has the attribute '\(current)' (docs/envelope.md lists them)",
+                        position: position - current.count)
                 }
                 parts.append(.attribute(current))
                 name = nil

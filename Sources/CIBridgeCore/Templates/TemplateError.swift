@@ -14,6 +14,9 @@ public struct TemplateError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let badAttributeName = Code(rawValue: "template_bad_attribute_name")
         /// Text the destination does not allow in a name (e.g. `/` in a Kafka topic).
         public static let badCharacter = Code(rawValue: "template_bad_character")
+        /// An attribute no envelope has (``Envelope/attributeNames``): a typo would
+        /// otherwise render `none` for every event.
+        public static let unknownAttribute = Code(rawValue: "template_unknown_attribute")
         /// Longer than the destination allows, before any attribute is filled in.
         public static let tooLong = Code(rawValue: "template_too_long")
     }

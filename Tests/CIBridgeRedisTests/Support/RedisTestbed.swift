@@ -15,7 +15,8 @@ final class RedisTestbed {
     private var runner: Task<Void, any Error>?
 
     init(
-        server: RedisServer? = nil, url: String? = nil, streams: [String]? = nil, maxLength: Int = 100_000,
+        server: RedisServer? = nil, url: String? = nil, streams: [String]? = nil, topicStreams: Bool = true,
+        workflowStreams: Bool = true, shards: Int = RedisSinkConfiguration.standardShards, maxLength: Int = 100_000,
         commandTimeout: Duration = .seconds(5), dedupeSeconds: Int = 86_400, logger: Logger? = nil,
         retry: RetryPolicy = RetryPolicy(baseMilliseconds: 50, maxMilliseconds: 400)
     ) throws {
@@ -27,9 +28,11 @@ final class RedisTestbed {
         var quiet = Logger(label: "test.redis")
         quiet.logLevel = .critical
         var configuration = RedisSinkConfiguration(
-            url: try RedisURL(url ?? self.server.url), maxLength: maxLength, dedupeSeconds: dedupeSeconds,
+            url: try RedisURL(url ?? self.server.url), topicStreams: topicStreams, shards: shards,
+            workflowStreams: workflowStreams, maxLength: maxLength, dedupeSeconds: dedupeSeconds,
             connectTimeout: .seconds(1), commandTimeout: commandTimeout)
         if let streams { configuration.streams = try AttributeTemplateList(streams) }
+        try configuration.validate()
         sink = try RedisSink(outbox: outbox, configuration: configuration, logger: logger ?? quiet)
         let sink = self.sink
         runner = Task { try await sink.run() }
@@ -57,6 +60,11 @@ final class RedisTestbed {
 
     func waitUntilDelivered(seconds: Double = 20) async throws -> Bool {
         try await outbox.waitUntilDrained("redis", seconds: seconds)
+    }
+
+    /// The `envelope` fields of every shard of `topic` (`ci:<topic>:<n>`), by shard.
+    func topicEnvelopes(_ topic: EventTopic, shards: Int = RedisSinkConfiguration.standardShards) throws -> [[String]] {
+        try (0..<shards).map { try envelopes(in: "ci:\(topic.name):\($0)") }
     }
 
     /// The `envelope` fields of a stream, oldest first.
