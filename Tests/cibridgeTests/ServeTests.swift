@@ -375,15 +375,21 @@ extension ServeTests {
     }
 }
 
-/// Every `envelope` field in the `ci:*` streams, by envelope id; a second entry for an id is an error.
+/// Every `envelope` field in the topic streams (`ci:task-finish:<n>`, …), by
+/// envelope id; a second entry for an id is an error. The workflow streams
+/// (every other `ci:*` stream), when there are any, must hold exactly the same.
 func envelopesInRedis(_ server: RedisServer) throws -> [String: [UInt8]] {
     let connection = try RedisConnection(url: RedisURL(server.url))
     guard case .array(let keys) = try connection.command([Array("KEYS".utf8), Array("ci:*".utf8)]) else { return [:] }
-    var result: [String: [UInt8]] = [:]
+    let topicPrefixes = EventTopic.allCases.map { "ci:\($0.name):" }
+    var topics: [String: [UInt8]] = [:]
+    var workflows: [String: [UInt8]] = [:]
     for key in keys {
         guard case .bulk(let name) = key,
             case .array(let entries) = try connection.command([Array("XRANGE".utf8), name, Array("-".utf8), Array("+".utf8)])
         else { continue }
+        let stream = String(decoding: name, as: UTF8.self)
+        let isTopic = topicPrefixes.contains { stream.hasPrefix($0) && Int(stream.dropFirst($0.count)) != nil }
         for entry in entries {
             guard case .array(let parts) = entry, parts.count == 2, case .array(let fields) = parts[1] else { continue }
             var index = 0
@@ -391,14 +397,22 @@ func envelopesInRedis(_ server: RedisServer) throws -> [String: [UInt8]] {
                 if fields[index].text == "envelope", case .bulk(let envelope) = fields[index + 1],
                     let id = EnvelopeFields(json: envelope)?["id"]
                 {
-                    #expect(result[id] == nil, "\(id) twice in Redis")
-                    result[id] = envelope
+                    if isTopic {
+                        #expect(topics[id] == nil, "\(id) twice in the topic streams")
+                        topics[id] = envelope
+                    } else {
+                        #expect(workflows[id] == nil, "\(id) twice in the workflow streams")
+                        workflows[id] = envelope
+                    }
                 }
                 index += 2
             }
         }
     }
-    return result
+    if !workflows.isEmpty {
+        #expect(workflows == topics, "the workflow streams and the topic streams differ")
+    }
+    return topics
 }
 
 /// A TCP connection to 127.0.0.1:`port` that sends nothing.
