@@ -16,6 +16,56 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
     @Option(help: "Distinct workflow IDs (streams).") var workflows = 1_000
     @Option(help: "Port for the redis-server this starts (default: a free one).") var port: Int?
     @Option(help: "Directory holding case2-workflow.xml.") var fixtures = "Tests/CIBridgeCoreTests/Fixtures/seed"
+    @Flag(help: "Only the default layout (no comparison).") var defaultOnly = false
+
+    /// Which streams each envelope goes to.
+    struct Layout {
+        let name: String
+        let topics: Bool
+        let shards: Int
+        let workflows: Bool
+    }
+
+    /// An outbox at `directory` pre-filled with `count` records cycling through
+    /// `distinct`, each with an id of its own so that deduplication is paid for
+    /// real; and the payload bytes in all.
+    func prefill(
+        directory: String, distinct: [(key: String, payload: [UInt8], attributes: [(name: String, value: String)], data: Range<Int>)]
+    ) async throws -> (Outbox, Int) {
+        let outbox = try Outbox(directory: directory, configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
+        var entries: [OutboxEntry] = []
+        var payloadBytes = 0
+        for n in 0..<count {
+            let source = distinct[n % workflows]
+            var payload = source.payload
+            let id = Array(String(format: "%032x", n).utf8)
+            if let range = Self.range(of: Array("\"id\":\"".utf8), in: payload) {
+                payload.replaceSubrange(range.upperBound..<(range.upperBound + 32), with: id)
+            }
+            payloadBytes += payload.count
+            // The stored attributes carry the same id (same length: `data`, which sorts first, does not move).
+            let attributes = source.attributes.map { $0.name == "id" ? ("id", String(decoding: id, as: UTF8.self)) : $0 }
+            entries.append(
+                OutboxEntry(key: source.key, payload: payload, attributes: RecordAttributes(attributes, bodyRange: source.data)))
+            if entries.count == 1000 {
+                _ = try await outbox.append(entries)
+                entries = []
+            }
+        }
+        if !entries.isEmpty { _ = try await outbox.append(entries) }
+        return (outbox, payloadBytes)
+    }
+
+    /// `used_memory` from a `MEMORY STATS` reply.
+    static func usedMemory(_ reply: RedisReply) -> Int {
+        guard case .array(let items) = reply else { return 0 }
+        var index = 0
+        while index + 1 < items.count {
+            if items[index].text == "total.allocated", case .integer(let value) = items[index + 1] { return Int(value) }
+            index += 2
+        }
+        return 0
+    }
 
     func run() async throws {
         let base = FileManager.default.currentDirectoryPath + "/.bench-redis-\(getpid())"
@@ -46,54 +96,58 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
             let (json, data) = envelope.jsonBytesAndDataRange()
             distinct.append((envelope.partitionKey, json, envelope.attributeList, data))
         }
-        // Distinct ids per record, so the dedupe step is paid for real: vary the id in the payload.
-        let outbox = try Outbox(directory: base + "/outbox", configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
-        var entries: [OutboxEntry] = []
-        var payloadBytes = 0
-        for n in 0..<count {
-            let source = distinct[n % workflows]
-            var payload = source.payload
-            let id = Array(String(format: "%032x", n).utf8)
-            if let range = Self.range(of: Array("\"id\":\"".utf8), in: payload) {
-                payload.replaceSubrange(range.upperBound..<(range.upperBound + 32), with: id)
+        // The layouts compared in this one run: the default first (its figure is the target's).
+        let layouts: [Layout] = [
+            Layout(name: "default: topic streams (4 shards) + workflow streams", topics: true, shards: 4, workflows: true),
+            Layout(name: "topic streams only, 1 shard", topics: true, shards: 1, workflows: false),
+            Layout(name: "topic streams only, 4 shards", topics: true, shards: 4, workflows: false),
+            Layout(name: "workflow streams only (the layout before topic streams)", topics: false, shards: 4, workflows: true),
+        ]
+        print("redis drain benchmark: \(count) envelopes into \(workflows) workflows, redis-server on 127.0.0.1:\(port), no persistence")
+        var results: [(Layout, Double)] = []
+        for (index, layout) in layouts.enumerated() where index == 0 || !defaultOnly {
+            _ = try connected!.command(["FLUSHALL"].map { Array($0.utf8) })
+            let directory = base + "/outbox-\(index)"
+            let (outbox, payloadBytes) = try await prefill(directory: directory, distinct: distinct)
+            var logger = Logger(label: "bench.redis")
+            logger.logLevel = .error
+            var configuration = BridgeConfiguration()
+            var redis = BridgeConfiguration.Redis(url: "redis://127.0.0.1:\(port)")
+            redis.topicStreams = layout.topics
+            redis.shards = layout.shards
+            redis.workflowStreams = layout.workflows
+            configuration.redis = redis
+            let sink = try SinkFactory(configuration: configuration, logger: logger).makeSink(.redis, outbox: outbox)
+            let redisCPUBefore = Self.cpuSeconds(pid: server.processIdentifier)
+            let ownCPUBefore = Self.cpuSeconds(pid: getpid())
+            let start = ContinuousClock.now
+            let runner = Task { try await sink.run() }
+            while outbox.status().sinks[0].pending > 0 {
+                try await Task.sleep(for: .milliseconds(2))
+                if (ContinuousClock.now - start) > .seconds(300) { break }
             }
-            payloadBytes += payload.count
-            // The stored attributes carry the same id (same length: `data`, which sorts first, does not move).
-            let attributes = source.attributes.map { $0.name == "id" ? ("id", String(decoding: id, as: UTF8.self)) : $0 }
-            entries.append(
-                OutboxEntry(key: source.key, payload: payload, attributes: RecordAttributes(attributes, bodyRange: source.data)))
-            if entries.count == 1000 {
-                _ = try await outbox.append(entries)
-                entries = []
+            let seconds = (ContinuousClock.now - start).seconds
+            let redisCPU = Self.cpuSeconds(pid: server.processIdentifier) - redisCPUBefore
+            let ownCPU = Self.cpuSeconds(pid: getpid()) - ownCPUBefore
+            runner.cancel()
+            _ = try? await runner.value
+            await outbox.close()
+            try? FileManager.default.removeItem(atPath: directory)
+            let rate = Double(count) / seconds
+            let keys = try connected!.command(["DBSIZE"].map { Array($0.utf8) })
+            let memory = try connected!.command(["MEMORY", "STATS"].map { Array($0.utf8) })
+            print("\(layout.name):")
+            print(String(format: "  %d envelopes (%d bytes each) in %.2f s = %.0f envelopes/s", count, payloadBytes / count, seconds, rate))
+            print(String(format: "  CPU during the drain: redis-server %.2f s, cibridge %.2f s (of %.2f s wall, 2 cores)", redisCPU, ownCPU, seconds))
+            print("  added \(sink.statistics.delivered - sink.statistics.duplicates), duplicates \(sink.statistics.duplicates), retried \(sink.statistics.retried); keys in Redis: \(keys); used memory \(Self.usedMemory(memory) / 1_048_576) MiB")
+            results.append((layout, rate))
+        }
+        let rate = results[0].1
+        if results.count > 1 {
+            for (layout, value) in results.dropFirst() {
+                print(String(format: "ratio %@ / default: %.2f", layout.name, value / rate))
             }
         }
-        if !entries.isEmpty { _ = try await outbox.append(entries) }
-
-        var logger = Logger(label: "bench.redis")
-        logger.logLevel = .error
-        var configuration = BridgeConfiguration()
-        configuration.redis = BridgeConfiguration.Redis(url: "redis://127.0.0.1:\(port)")
-        let sink = try SinkFactory(configuration: configuration, logger: logger).makeSink(.redis, outbox: outbox)
-        print("redis drain benchmark: \(count) envelopes (\(payloadBytes / count) bytes each) into \(workflows) streams, redis-server on 127.0.0.1:\(port), no persistence")
-        let redisCPUBefore = Self.cpuSeconds(pid: server.processIdentifier)
-        let ownCPUBefore = Self.cpuSeconds(pid: getpid())
-        let start = ContinuousClock.now
-        let runner = Task { try await sink.run() }
-        while outbox.status().sinks[0].pending > 0 {
-            try await Task.sleep(for: .milliseconds(2))
-            if (ContinuousClock.now - start) > .seconds(300) { break }
-        }
-        let seconds = (ContinuousClock.now - start).seconds
-        let redisCPU = Self.cpuSeconds(pid: server.processIdentifier) - redisCPUBefore
-        let ownCPU = Self.cpuSeconds(pid: getpid()) - ownCPUBefore
-        runner.cancel()
-        _ = try? await runner.value
-        await outbox.close()
-        let rate = Double(count) / seconds
-        let streams = try connected!.command(["DBSIZE"].map { Array($0.utf8) })
-        print(String(format: "cibridge: %d envelopes in %.2f s = %.0f envelopes/s (dedupe key + XADD with 7 fields, pipelined, 2 connections)", count, seconds, rate))
-        print(String(format: "  CPU during the drain: redis-server %.2f s, cibridge %.2f s (of %.2f s wall, 2 cores)", redisCPU, ownCPU, seconds))
-        print("  added \(sink.statistics.delivered - sink.statistics.duplicates), duplicates \(sink.statistics.duplicates), retried \(sink.statistics.retried); keys in Redis: \(streams)")
 
         // The ceiling: redis-benchmark, XADD of a payload of the same size.
         let payload = String(decoding: distinct[0].payload, as: UTF8.self)
@@ -115,7 +169,7 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
         }
         for (name, value) in ceilings { print(String(format: "%@: %.0f XADD/s", name, value)) }
         print(String(format: "ratio cibridge / redis-benchmark (1 connection): %.2f", rate / ceilings[0].1))
-        print("target: >= 80000 envelopes/s: \(rate >= 80_000 ? "met" : "NOT met") (\(String(format: "%.2f", rate / 80_000))x)")
+        print("target (default layout): >= 80000 envelopes/s: \(rate >= 80_000 ? "met" : "NOT met") (\(String(format: "%.2f", rate / 80_000))x)")
     }
 
     /// User + system CPU seconds of a process, from /proc.

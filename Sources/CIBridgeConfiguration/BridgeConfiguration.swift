@@ -59,8 +59,12 @@ public struct BridgeConfiguration: Sendable {
         public var moderationTopic = "ci:moderation"
         public var defaultTopic = "ci:events"
         public var shards = RedisSinkConfiguration.standardShards
-        /// Every envelope also to its workflow stream (``streams``).
-        public var workflowStreams = true
+        /// Every envelope also to its workflow stream (``streams``). Off unless
+        /// set, or unless ``streams`` is set (a configuration that names its
+        /// streams wants them).
+        public var workflowStreams = false
+        /// Whether `redis.workflow_streams` was given (then `redis.streams` does not turn them on).
+        var workflowStreamsGiven = false
         public var streams = ["ci:wf:{workflowid}", "ci:jobs:{partitionkey}"]
         public var maxLength = 100_000
         public var dedupeSeconds = 86_400

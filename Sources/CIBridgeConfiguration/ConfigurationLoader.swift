@@ -186,11 +186,15 @@ public enum ConfigurationLoader {
         case "redis.topic_moderation": redis.moderationTopic = try text()
         case "redis.topic_default": redis.defaultTopic = try text()
         case "redis.shards": redis.shards = try positive(try text(), source)
-        case "redis.workflow_streams": redis.workflowStreams = try flag(try text(), source)
+        case "redis.workflow_streams":
+            redis.workflowStreams = try flag(try text(), source)
+            redis.workflowStreamsGiven = true
         case "redis.streams":
             let streams = try list()
             guard !streams.isEmpty else { throw ConfigurationError(key: source, "give at least one stream template") }
             redis.streams = streams
+            // Naming the streams asks for them (and keeps configurations from before topic streams working).
+            if !redis.workflowStreamsGiven { redis.workflowStreams = true }
         case "redis.max_length": redis.maxLength = try nonNegative(try text(), source)
         case "redis.dedupe_window": redis.dedupeSeconds = try milliseconds(try text(), source) / 1000
         case "redis.command_timeout": redis.commandTimeoutMilliseconds = try milliseconds(try text(), source)

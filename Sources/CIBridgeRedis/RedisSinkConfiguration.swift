@@ -14,7 +14,8 @@ public struct RedisSinkConfiguration: Sendable {
     /// ``TopicShard/of(partitionKey:count:)``: one workflow, one shard.
     public var shards: Int
     /// Whether every envelope also goes to the stream ``streams`` names (its
-    /// workflow's), in the same atomic step as its topic stream.
+    /// workflow's), in the same atomic step as its topic stream. Off by
+    /// default: it doubles Redis's work and memory per envelope.
     public var workflowStreams: Bool
     /// Stream name templates over envelope attributes, tried in order: the first
     /// whose attributes are all present is used (``AttributeTemplateList``).
@@ -49,7 +50,7 @@ public struct RedisSinkConfiguration: Sendable {
 
     public init(
         url: RedisURL, sinkName: String = "redis", topicStreams: Bool = true, topics: [EventTopic: String] = standardTopics,
-        shards: Int = standardShards, workflowStreams: Bool = true, streams: AttributeTemplateList = standardStreams,
+        shards: Int = standardShards, workflowStreams: Bool = false, streams: AttributeTemplateList = standardStreams,
         maxLength: Int = 100_000, dedupeSeconds: Int = 86_400, dedupePrefix: String = "cibridge:dedupe:",
         connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5), batchSize: Int = 1000,
         recordsPerCall: Int = 50, connections: Int = 2

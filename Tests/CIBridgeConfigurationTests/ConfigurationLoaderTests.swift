@@ -75,6 +75,25 @@ struct ConfigurationLoaderTests {
         #expect(c.sinkNames == ["redis"])
     }
 
+    @Test("Redis: topic streams by default; workflow streams when asked for, or when redis.streams names them")
+    func redisLayout() throws {
+        let plain = try #require(try ConfigurationLoader.load(yaml: "redis:\n  url: redis://h\n").redis)
+        #expect(plain.topicStreams && !plain.workflowStreams && plain.shards == 4)
+        let named = try #require(try ConfigurationLoader.load(yaml: "redis:\n  url: redis://h\n  streams: ['ci:wf:{workflowid}']\n").redis)
+        #expect(named.workflowStreams)
+        let declined = try #require(
+            try ConfigurationLoader.load(yaml: "redis:\n  url: redis://h\n  workflow_streams: false\n  streams: ['ci:wf:{workflowid}']\n").redis)
+        #expect(!declined.workflowStreams)
+        let variables = try #require(
+            try ConfigurationLoader.load(
+                yaml: nil, environment: ["CIBRIDGE_REDIS_URL": "redis://h", "CIBRIDGE_REDIS_SHARDS": "16", "CIBRIDGE_REDIS_WORKFLOW_STREAMS": "on"]
+            ).redis)
+        #expect(variables.shards == 16 && variables.workflowStreams)
+        let sink = try #require(try ConfigurationLoader.load(yaml: "redis:\n  url: redis://h\n  topic_moderation: ci:verdicts\n").redisSinkConfiguration())
+        #expect(sink.stream(of: .moderation, shard: 2) == "ci:verdicts:2")
+        #expect(sink.stream(of: .taskFinish, shard: 0) == "ci:task-finish:0")
+    }
+
     @Test("Every mistake is one error naming the key", arguments: [
         ("http:\n  lisen: 1\nredis:\n  url: redis://h\n", "http.lisen"),
         ("htp:\n  listen: 1\n", "htp"),

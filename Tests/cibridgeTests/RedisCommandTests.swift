@@ -16,7 +16,7 @@ struct RedisCommandTests {
         let outbox = try Outbox(directory: directory.path, configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
-        let sink = try RedisSink(outbox: outbox, configuration: RedisSinkConfiguration(url: RedisURL(server.url)), logger: quiet)
+        let sink = try RedisSink(outbox: outbox, configuration: RedisSinkConfiguration(url: RedisURL(server.url), workflowStreams: true), logger: quiet)
         let runner = Task { try await sink.run() }
         var envelopes: [Envelope] = []
         for name in ["case1-task-api.xml", "case2-workflow.xml", "case3-workflow.json"] {

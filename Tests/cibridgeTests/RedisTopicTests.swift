@@ -33,7 +33,9 @@ struct RedisTopicTests {
     func orderUnderLoad() async throws {
         let redis = try RedisServer()
         defer { redis.stop() }
-        let serve = try ServeProcess(arguments: ["--redis-url", redis.url], environment: ["CIBRIDGE_HTTP_TOKEN": Self.token])
+        let serve = try ServeProcess(
+            arguments: ["--redis-url", redis.url],
+            environment: ["CIBRIDGE_HTTP_TOKEN": Self.token, "CIBRIDGE_REDIS_WORKFLOW_STREAMS": "true"])
         defer { serve.remove() }
         #expect(try await serve.waitUntilReady(), "serve did not start: \(serve.errors.text)")
         let port = serve.port
