@@ -98,9 +98,9 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
         }
         // The layouts compared in this one run: the default first (its figure is the target's).
         let layouts: [Layout] = [
-            Layout(name: "default: topic streams (4 shards) + workflow streams", topics: true, shards: 4, workflows: true),
-            Layout(name: "topic streams only, 1 shard", topics: true, shards: 1, workflows: false),
-            Layout(name: "topic streams only, 4 shards", topics: true, shards: 4, workflows: false),
+            Layout(name: "default: topic streams, 4 shards", topics: true, shards: 4, workflows: false),
+            Layout(name: "topic streams, 1 shard", topics: true, shards: 1, workflows: false),
+            Layout(name: "topic streams (4 shards) + workflow streams", topics: true, shards: 4, workflows: true),
             Layout(name: "workflow streams only (the layout before topic streams)", topics: false, shards: 4, workflows: true),
         ]
         print("redis drain benchmark: \(count) envelopes into \(workflows) workflows, redis-server on 127.0.0.1:\(port), no persistence")

@@ -35,6 +35,10 @@ struct DocumentedCallbackTests {
         }
         #expect(!envelopes.isEmpty)
         #expect(envelopes.allSatisfy { $0.type == type }, "\(fixture): \(envelopes.map(\.type))")
+        // Templates accept exactly the attributes envelopes have.
+        for envelope in envelopes {
+            #expect(Set(envelope.attributes.keys).isSubset(of: Envelope.attributeNames), "\(fixture)")
+        }
         if type.hasPrefix(EventType.moderationPrefix) || type == EventType.moderationUnspecified {
             for envelope in envelopes {
                 let attributes = envelope.attributes

@@ -46,8 +46,10 @@ struct KafkaConfigurationTests {
         #expect(router.topic(for: EnvelopeFields(json: json)) == "ci.SmartCover.ap_chongqing_1")
         let other = Array(#"{"type":"u"}"#.utf8)
         #expect(router.topic(for: EnvelopeFields(json: other)) == "ci.other")
-        let missing = try KafkaTopicRouter(byType: [:], fallback: "ci.{nothing}")
+        let missing = try KafkaTopicRouter(byType: [:], fallback: "ci.{workflowid}")
         #expect(missing.topic(for: EnvelopeFields(json: other)) == "ci.none")
+        // An attribute no envelope has is a typo, refused when the template is parsed.
+        #expect(throws: TemplateError.self) { try KafkaTopicRouter(byType: [:], fallback: "ci.{nothing}") }
     }
 
     @Test("Envelope fields are read without the data tree, escapes decoded")

@@ -14,11 +14,11 @@ struct DeploymentTests {
 
     func dictionary(_ value: Any?) -> [String: Any] { value as? [String: Any] ?? [:] }
 
-    @Test("docker-compose.yml: Kafka in KRaft, Redis with persistence, cibridge with an outbox volume and health checks, a consumer")
+    @Test("docker-compose.yml: Kafka in KRaft, Redis with persistence, cibridge with an outbox volume and health checks, a consumer of each")
     func compose() throws {
         let compose = dictionary(try load("docker-compose.yml").first)
         let services = dictionary(compose["services"])
-        #expect(Set(services.keys) == ["kafka", "redis", "cibridge", "consumer"])
+        #expect(Set(services.keys) == ["kafka", "redis", "cibridge", "consumer", "redis-consumer"])
         let kafka = dictionary(services["kafka"])
         #expect((kafka["image"] as? String)?.hasPrefix("apache/kafka:") == true)
         #expect(dictionary(kafka["environment"])["KAFKA_PROCESS_ROLES"] as? String == "broker,controller")
@@ -30,6 +30,8 @@ struct DeploymentTests {
         #expect((bridge["volumes"] as? [String])?.contains("outbox:/var/lib/cibridge/outbox") == true)
         #expect(bridge["healthcheck"] != nil && kafka["healthcheck"] != nil && redis["healthcheck"] != nil)
         #expect((dictionary(services["consumer"])["command"] as? [String])?.first == "consume")
+        let redisConsumer = dictionary(services["redis-consumer"])["command"] as? [String] ?? []
+        #expect(redisConsumer.starts(with: ["consume", "redis"]) && redisConsumer.contains("--topic") && redisConsumer.contains("--group"))
         #expect(dictionary(compose["volumes"]).keys.contains("outbox"))
     }
 

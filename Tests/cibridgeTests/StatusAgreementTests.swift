@@ -14,7 +14,8 @@ struct StatusAgreementTests {
     func agree() async throws {
         let redis = try RedisServer()
         defer { redis.stop() }
-        try redis.cli(["SET", "ci:wf:\(Self.blockedWorkflow)", "not a stream"])
+        // The task-finish shard of one workflow is blocked: its events there become dead letters.
+        try redis.cli(["SET", "ci:task-finish:\(TopicShard.of(partitionKey: Self.blockedWorkflow.utf8, count: 4))", "not a stream"])
         let serve = try ServeProcess(arguments: ["--redis-url", redis.url])
         defer { serve.remove() }
         #expect(try await serve.waitUntilReady(), "serve did not start: \(serve.errors.text)")
