@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read a cibridge topic from Redis with a consumer group, across all its shards.
 
-    pip install redis
+    pip install "redis>=5,<8"
     python3 examples/redis_consumer.py --url redis://127.0.0.1:6379 --topic task-finish \
         --group billing --consumer worker-1
 
@@ -41,7 +41,8 @@ def main() -> int:
     parser.add_argument("--idle-exit", type=float, default=0, help="stop after this many seconds without an entry (0: never)")
     args = parser.parse_args()
 
-    r = redis.Redis.from_url(args.url)
+    # RESP2 replies (lists), whatever the client's default protocol.
+    r = redis.Redis.from_url(args.url, protocol=2)
     streams = [f"{args.prefix}{args.topic}:{shard}" for shard in range(args.shards)]
     for stream in streams:
         try:

@@ -4,6 +4,7 @@
 /// `WRONGTYPE` key), the entries already added for that record are deleted
 /// again (`XDEL`) and so is the dedupe key, so a record is in all of its
 /// streams or in none, and a later retry is not mistaken for a duplicate.
+/// (What the first `XADD`'s `MAXLEN ~` trimmed of older entries stays trimmed.)
 ///
 /// KEYS: per record, its dedupe key and then its streams.
 /// ARGV: TTL seconds (0: no dedupe), MAXLEN (0: none), streams per record

@@ -82,22 +82,25 @@ func report(_ line: String) {
     writeAll(Array((line + "\n").utf8), to: STDERR_FILENO)
 }
 
-/// Writes bytes to standard output.
-func writeStandardOutput(_ bytes: [UInt8]) {
+/// Writes bytes to standard output; whether all of them were written (a
+/// closed pipe or a full disk fails: SIGPIPE is ignored where Redis is used).
+@discardableResult
+func writeStandardOutput(_ bytes: [UInt8]) -> Bool {
     writeAll(bytes, to: STDOUT_FILENO)
 }
 
-/// Writes every byte to `fd`, retrying short writes and interruptions.
-private func writeAll(_ bytes: [UInt8], to fd: Int32) {
+/// Writes every byte to `fd`, retrying short writes and interruptions; false on an error.
+private func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
     bytes.withUnsafeBytes { buffer in
         var offset = 0
         while offset < buffer.count {
             let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                return
+                return false
             }
             offset += written
         }
+        return true
     }
 }

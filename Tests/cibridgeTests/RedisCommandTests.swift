@@ -9,25 +9,14 @@ import Testing
 /// `cibridge consume redis` against streams the Redis sink wrote.
 @Suite("cibridge consume redis", .serialized)
 struct RedisCommandTests {
-    /// Publishes the seed's three cases through a real outbox and Redis sink.
+    /// Publishes the seed's three cases (with workflow streams, which these tests read by name).
     func publishSeed(to server: RedisServer) async throws -> [Envelope] {
-        let directory = try TemporaryDirectory("cli-redis")
-        defer { directory.remove() }
-        let outbox = try Outbox(directory: directory.path, configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
-        let sink = try RedisSink(outbox: outbox, configuration: RedisSinkConfiguration(url: RedisURL(server.url), workflowStreams: true), logger: quiet)
-        let runner = Task { try await sink.run() }
         var envelopes: [Envelope] = []
         for name in ["case1-task-api.xml", "case2-workflow.xml", "case3-workflow.json"] {
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: CLIRunner.fixture("seed/" + name))))
             envelopes += EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode(bytes))
         }
-        _ = try await outbox.append(envelopes.map { OutboxEntry(key: $0.partitionKey, payload: $0.jsonBytes()) })
-        while outbox.status().sinks[0].pending > 0 { try await Task.sleep(for: .milliseconds(20)) }
-        runner.cancel()
-        _ = try? await runner.value
-        await outbox.close()
+        try await publishToRedis(envelopes, server: server, workflowStreams: true)
         return envelopes
     }
 

@@ -13,22 +13,6 @@ import Testing
 struct RedisTopicTests {
     static let token = "t0ken-\(UUID().uuidString.prefix(8))"
 
-    /// Publishes `envelopes` through a real outbox and Redis sink with the default layout.
-    func publish(_ envelopes: [Envelope], to server: RedisServer) async throws {
-        let directory = try TemporaryDirectory("topic-redis")
-        defer { directory.remove() }
-        let outbox = try Outbox(directory: directory.path, configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
-        let sink = try RedisSink(outbox: outbox, configuration: RedisSinkConfiguration(url: RedisURL(server.url)), logger: quiet)
-        let runner = Task { try await sink.run() }
-        try await outbox.append(envelopes: envelopes)
-        #expect(try await outbox.waitUntilDrained("redis"))
-        runner.cancel()
-        _ = try? await runner.value
-        await outbox.close()
-    }
-
     @Test("Order within each workflow holds across shards: 20 workflows × 500 callbacks posted concurrently")
     func orderUnderLoad() async throws {
         let redis = try RedisServer()
@@ -123,7 +107,7 @@ struct RedisTopicTests {
         let redis = try RedisServer()
         defer { redis.stop() }
         let sent = try TestFixtures.workflowEnvelopes(workflows: 30, jobsEach: 20)
-        try await publish(sent, to: redis)
+        try await publishToRedis(sent, server: redis)
         let all = Set(sent.map(\.id))
         let group = ["consume", "redis", "--url", redis.url, "--topic", "task-finish", "--group", "g", "--from-beginning", "--verbose"]
 
@@ -151,13 +135,51 @@ struct RedisTopicTests {
 
         // A consumer started later with the same group continues where the group left off.
         let more = try TestFixtures.workflowEnvelopes(workflows: 5, jobsEach: 1, workflowPrefix: "later-")
-        try await publish(more, to: redis)
+        try await publishToRedis(more, server: redis)
         let c = try CLIRunner.run(
             ["consume", "redis", "--url", redis.url, "--topic", "task-finish", "--group", "g", "--consumer", "c", "--idle-timeout", "2"])
         #expect(c.status == 0, "\(c.stderr)")
         #expect(Set(c.stdoutLines.compactMap { EnvelopeFields(json: Array($0.utf8))?["id"] }) == Set(more.map(\.id)))
         #expect(c.stdoutLines.count == more.count)
     }
+
+    @Test("A consumer whose output is closed stops without acknowledging what it could not print")
+    func closedOutput() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let sent = try TestFixtures.workflowEnvelopes(workflows: 8, jobsEach: 5)
+        try await publishToRedis(sent, server: redis)
+        // `true` exits at once: every write to the pipe fails (EPIPE; SIGPIPE is ignored).
+        let command = [CLIRunner.executable, "consume", "redis", "--url", redis.url, "--topic", "task-finish", "--group", "g",
+            "--consumer", "a", "--from-beginning", "--idle-timeout", "2"].joined(separator: " ")
+        let piped = try ChildProcess.run("/bin/bash", ["-c", "set -o pipefail; " + command + " | true"])
+        #expect(piped.status != 0, "the consumer did not notice its output was closed")
+        #expect(piped.stderr.contains("standard output closed"), "\(piped.stderr)")
+        var pending = 0
+        for shard in 0..<4 {
+            let summary = try redis.cli(["XPENDING", "ci:task-finish:\(shard)", "g"])
+            pending += Int(summary.split(separator: "\n").first ?? "0") ?? 0
+        }
+        #expect(pending > 0, "entries were acknowledged although they were never printed")
+    }
+}
+
+/// Publishes `envelopes` to `server` through a real outbox and Redis sink, and
+/// waits until they are delivered.
+func publishToRedis(_ envelopes: [Envelope], server: RedisServer, workflowStreams: Bool = false) async throws {
+    let directory = try TemporaryDirectory("cli-redis")
+    defer { directory.remove() }
+    let outbox = try Outbox(directory: directory.path, configuration: OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0))
+    var quiet = Logger(label: "test")
+    quiet.logLevel = .critical
+    let configuration = RedisSinkConfiguration(url: try RedisURL(server.url), workflowStreams: workflowStreams)
+    let sink = try RedisSink(outbox: outbox, configuration: configuration, logger: quiet)
+    let runner = Task { try await sink.run() }
+    try await outbox.append(envelopes: envelopes)
+    #expect(try await outbox.waitUntilDrained("redis"))
+    runner.cancel()
+    _ = try? await runner.value
+    await outbox.close()
 }
 
 /// The `envelope` fields of `stream`, oldest first.

@@ -31,7 +31,8 @@ struct ConsumeRedisCommand: ParsableCommand {
     @Option(name: .customLong("claim-idle"), help: "With --group: claim entries other consumers left pending this many seconds.")
     var claimIdle: Double = 30
     @Flag(help: "Start at the oldest entry instead of new ones (for a new group: where it starts).") var fromBeginning = false
-    @Option(help: "Stop after this many envelopes.") var max: Int?
+    @Option(help: "Stop after this many envelopes (with a group, up to one entry per stream may stay read and unprinted: this consumer re-reads it when it starts again).")
+    var max: Int?
     @Option(name: .customLong("idle-timeout"), help: "Stop after this many seconds without an entry.") var idleTimeout: Double?
     @Option(help: "Entries read per stream at a time.") var count = 100
     @Flag(help: "Print stream and entry id on stderr (claimed entries marked).") var verbose = false
@@ -45,7 +46,9 @@ struct ConsumeRedisCommand: ParsableCommand {
         guard (1...RedisSinkConfiguration.maximumShards).contains(shards) else {
             throw ValidationError("--shards: 1 to \(RedisSinkConfiguration.maximumShards)")
         }
-        guard count > 0, claimIdle >= 0 else { throw ValidationError("--count must be positive and --claim-idle not negative") }
+        guard count > 0, claimIdle > 0 else {
+            throw ValidationError("--count and --claim-idle must be positive (a claim-idle of 0 would take entries live consumers are printing)")
+        }
     }
 
     /// The streams to read: the named ones, then the topic's shards.
@@ -79,11 +82,19 @@ struct ConsumeRedisCommand: ParsableCommand {
 
         var printed = 0
         var lastEntry = Date()
-        var positions = streams.map { _ in fromBeginning ? "0" : "$" }
+        // XREAD's `$` means "newest at the time of this call": fixed once here, so that
+        // what arrives on one stream while another is being read is not skipped.
+        var positions = try streams.map { stream -> String in
+            if fromBeginning { return "0" }
+            let newest = try call(["XREVRANGE", stream, "+", "-", "COUNT", "1"])
+            return RedisStreamEntry.fromClaim(.array([.bulk(Array("0-0".utf8)), newest]), stream: stream).entries.first?.id ?? "0-0"
+        }
         // With a group: this consumer's own unacknowledged entries first ("0"), then new ones (">").
         var ownPendingDone = false
         var nextClaim = Date()
-        var claimCursors = streams.map { _ in "0-0" }
+        /// Entries to ask for per stream: no more than --max still allows, spread over the
+        /// streams (COUNT is per stream), so that few are read and left unprinted.
+        var batch: Int { max.map { Swift.min(count, Swift.max(($0 - printed) / streams.count, 1)) } ?? count }
 
         /// Prints entries (up to --max), then acknowledges what was printed.
         func deliver(_ entries: [RedisStreamEntry], claimed: Bool) throws {
@@ -100,7 +111,10 @@ struct ConsumeRedisCommand: ParsableCommand {
                 done.append(entry)
                 if let index = streams.firstIndex(of: entry.stream) { positions[index] = entry.id }
             }
-            writeStandardOutput(output)
+            guard writeStandardOutput(output) else {
+                // Nothing of this batch is acknowledged: it stays pending for this group.
+                throw ValidationFailure("standard output closed or full (\(String(cString: strerror(errno)))); stopped without acknowledging")
+            }
             guard let group, !done.isEmpty else { return }
             if pauseBeforeAck > 0 { Thread.sleep(forTimeInterval: pauseBeforeAck) }
             for stream in Set(done.map(\.stream)) {
@@ -114,22 +128,26 @@ struct ConsumeRedisCommand: ParsableCommand {
             if let group, let consumer {
                 if Date() >= nextClaim {
                     nextClaim = Date().addingTimeInterval(Swift.max(claimIdle / 2, 0.2))
-                    for (index, stream) in streams.enumerated() {
-                        let reply = try call([
-                            "XAUTOCLAIM", stream, group, consumer, String(Int(claimIdle * 1000)), claimCursors[index], "COUNT",
-                            String(count),
-                        ])
-                        let (claimed, next) = RedisStreamEntry.fromClaim(reply, stream: stream)
-                        claimCursors[index] = next
-                        if !claimed.isEmpty {
-                            lastEntry = Date()
-                            try deliver(claimed, claimed: true)
-                        }
+                    // Each shard's whole pending list, a page at a time, up to --max.
+                    for stream in streams {
+                        var cursor = "0-0"
+                        repeat {
+                            if let max, printed >= max { break }
+                            let reply = try call([
+                                "XAUTOCLAIM", stream, group, consumer, String(Int(claimIdle * 1000)), cursor, "COUNT", String(batch),
+                            ])
+                            let (claimed, next) = RedisStreamEntry.fromClaim(reply, stream: stream)
+                            cursor = next
+                            if !claimed.isEmpty {
+                                lastEntry = Date()
+                                try deliver(claimed, claimed: true)
+                            }
+                        } while cursor != "0-0" && !Interruption.requested
                     }
                 }
                 let start = ownPendingDone ? ">" : "0"
                 let reply = try call(
-                    ["XREADGROUP", "GROUP", group, consumer, "COUNT", String(count)] + (ownPendingDone ? ["BLOCK", "500"] : [])
+                    ["XREADGROUP", "GROUP", group, consumer, "COUNT", String(batch)] + (ownPendingDone ? ["BLOCK", "500"] : [])
                         + ["STREAMS"] + streams + streams.map { _ in start })
                 entries = RedisStreamEntry.fromRead(reply)
                 if !ownPendingDone && entries.isEmpty {
@@ -137,7 +155,7 @@ struct ConsumeRedisCommand: ParsableCommand {
                     continue
                 }
             } else {
-                let reply = try call(["XREAD", "COUNT", String(count), "BLOCK", "500", "STREAMS"] + streams + positions)
+                let reply = try call(["XREAD", "COUNT", String(batch), "BLOCK", "500", "STREAMS"] + streams + positions)
                 entries = RedisStreamEntry.fromRead(reply)
             }
             guard !entries.isEmpty else {
