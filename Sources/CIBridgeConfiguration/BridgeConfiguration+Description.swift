@@ -52,6 +52,8 @@ extension BridgeConfiguration {
             lines.append("  shards: \(redis.shards)")
             lines.append("  workflow_streams: \(redis.workflowStreams)")
             lines.append("  streams: \(list(redis.streams))")
+            lines.append("  min_replicas: \(redis.minReplicas)")
+            lines.append("  replica_timeout: \(redis.replicaTimeoutMilliseconds)ms")
             lines.append("  max_length: \(redis.maxLength)")
             lines.append("  dedupe_window: \(redis.dedupeSeconds)s")
             lines.append("  command_timeout: \(redis.commandTimeoutMilliseconds)ms")

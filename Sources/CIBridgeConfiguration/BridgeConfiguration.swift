@@ -66,6 +66,9 @@ public struct BridgeConfiguration: Sendable {
         /// Whether `redis.workflow_streams` was given (then `redis.streams` does not turn them on).
         var workflowStreamsGiven = false
         public var streams = ["ci:wf:{workflowid}", "ci:jobs:{partitionkey}"]
+        /// Replicas a write must reach (`WAIT`) before its records count as delivered.
+        public var minReplicas = 0
+        public var replicaTimeoutMilliseconds = 1_000
         public var maxLength = 100_000
         public var dedupeSeconds = 86_400
         public var commandTimeoutMilliseconds = 5_000
@@ -166,7 +169,8 @@ public struct BridgeConfiguration: Sendable {
         ]
         let configuration = RedisSinkConfiguration(
             url: url, topicStreams: redis.topicStreams, topics: topics, shards: redis.shards,
-            workflowStreams: redis.workflowStreams, streams: streams, maxLength: redis.maxLength,
+            workflowStreams: redis.workflowStreams, streams: streams, minReplicas: redis.minReplicas,
+            replicaTimeout: .milliseconds(redis.replicaTimeoutMilliseconds), maxLength: redis.maxLength,
             dedupeSeconds: redis.dedupeSeconds, commandTimeout: .milliseconds(redis.commandTimeoutMilliseconds),
             connections: redis.connections)
         // Name the key a mistake is in.

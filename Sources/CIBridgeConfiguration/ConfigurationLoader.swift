@@ -109,7 +109,8 @@ public enum ConfigurationLoader {
         "kafka.brokers", "kafka.content_mode", "kafka.topic_task_finish", "kafka.topic_workflow_finish",
         "kafka.topic_moderation", "kafka.topic_default", "kafka.properties", "kafka.flush_timeout",
         "redis.url", "redis.topic_streams", "redis.topic_task_finish", "redis.topic_workflow_finish",
-        "redis.topic_moderation", "redis.topic_default", "redis.shards", "redis.workflow_streams", "redis.streams", "redis.max_length", "redis.dedupe_window", "redis.command_timeout",
+        "redis.topic_moderation", "redis.topic_default", "redis.shards", "redis.workflow_streams", "redis.streams",
+        "redis.min_replicas", "redis.replica_timeout", "redis.max_length", "redis.dedupe_window", "redis.command_timeout",
         "redis.connections",
         "log.level", "log.format",
     ]
@@ -195,6 +196,10 @@ public enum ConfigurationLoader {
             redis.streams = streams
             // Naming the streams asks for them (and keeps configurations from before topic streams working).
             if !redis.workflowStreamsGiven { redis.workflowStreams = true }
+        case "redis.min_replicas": redis.minReplicas = try nonNegative(try text(), source)
+        case "redis.replica_timeout":
+            redis.replicaTimeoutMilliseconds = try milliseconds(try text(), source)
+            guard redis.replicaTimeoutMilliseconds > 0 else { throw ConfigurationError(key: source, "must be more than 0 (e.g. 1s)") }
         case "redis.max_length": redis.maxLength = try nonNegative(try text(), source)
         case "redis.dedupe_window": redis.dedupeSeconds = try milliseconds(try text(), source) / 1000
         case "redis.command_timeout": redis.commandTimeoutMilliseconds = try milliseconds(try text(), source)

@@ -13,6 +13,8 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
         case configuration
         /// A reply cibridge did not expect.
         case protocolError
+        /// Fewer replicas confirmed a write (`WAIT`) than `redis.min_replicas` asks for.
+        case replication
     }
 
     public let kind: Kind
@@ -35,7 +37,7 @@ public struct RedisError: Error, Hashable, Sendable, CustomStringConvertible {
     /// stream's key (someone else's data is there) and bad configuration.
     public var isRetriable: Bool {
         switch kind {
-        case .connection, .authentication, .protocolError: return true
+        case .connection, .authentication, .protocolError, .replication: return true
         case .configuration: return false
         case .reply: return replyCode != "WRONGTYPE"
         }

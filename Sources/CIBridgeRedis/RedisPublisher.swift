@@ -94,8 +94,8 @@ final class RedisPublisher: Sendable {
                 return sent.records.map { _ in error.outcome }
             }
             do throws(RedisError) {
-                let replies = try connection.receive(sent.groups.count)
-                var outcomes = Self.outcomes(replies, groups: sent.groups, count: sent.records.count)
+                let replies = try connection.receive(sent.groups.count + (configuration.minReplicas > 0 ? 1 : 0))
+                var outcomes = self.outcomes(replies, groups: sent.groups, count: sent.records.count)
                 // The script cache was flushed (restart, SCRIPT FLUSH): load it again and resend those.
                 // With a second pipeline in flight, SCRIPT LOAD reads that pipeline's reply (an
                 // array or an error, never the bulk SHA), so `load` throws: the connection is
@@ -103,7 +103,7 @@ final class RedisPublisher: Sendable {
                 if outcomes.contains(where: { if case .retry(let failure) = $0 { failure.code == "NOSCRIPT" } else { false } }) {
                     s.scriptSHA = try load(connection)
                     let (commands, groups) = commands(for: sent.records, sha: s.scriptSHA!)
-                    outcomes = Self.outcomes(try connection.pipeline(commands), groups: groups, count: sent.records.count)
+                    outcomes = self.outcomes(try connection.pipeline(commands), groups: groups, count: sent.records.count)
                 }
                 return outcomes
             } catch {
@@ -164,13 +164,14 @@ final class RedisPublisher: Sendable {
         let ttl = Array(String(configuration.dedupeSeconds).utf8)
         let maxLength = Array(String(configuration.maxLength).utf8)
         let perRecord = Array(String(configuration.streamsPerRecord).utf8)
+        let touch = Array((configuration.minReplicas > 0 ? "1" : "0").utf8)
         var commands: [[[UInt8]]] = []
         var groups: [Range<Int>] = []
         var start = 0
         while start < records.count {
             let end = min(start + configuration.recordsPerCall, records.count)
             var keys: [[UInt8]] = []
-            var arguments: [[UInt8]] = [ttl, maxLength, perRecord]
+            var arguments: [[UInt8]] = [ttl, maxLength, perRecord, touch]
             for record in records[start..<end] {
                 let envelope = RecordEnvelope(record)
                 let id = envelope["id"] ?? "seq-\(record.sequence)"
@@ -188,7 +189,42 @@ final class RedisPublisher: Sendable {
             groups.append(start..<end)
             start = end
         }
+        if configuration.minReplicas > 0 {
+            // Last in the pipeline: it covers every write above (and, through the
+            // touched dedupe keys, the first copies of duplicates).
+            let milliseconds = Int(configuration.replicaTimeout.components.seconds * 1000)
+                + Int(configuration.replicaTimeout.components.attoseconds / 1_000_000_000_000_000)
+            commands.append(["WAIT", String(configuration.minReplicas), String(milliseconds)].map { Array($0.utf8) })
+        }
         return (commands, groups)
+    }
+
+    /// The outcomes of a pipeline's replies: the scripts' per record, then, with
+    /// `minReplicas`, the `WAIT` reply, which holds back every success when too
+    /// few replicas confirmed.
+    private func outcomes(_ replies: [RedisReply], groups: [Range<Int>], count: Int) -> [DeliveryOutcome] {
+        var outcomes = Self.outcomes(replies, groups: groups, count: count)
+        guard configuration.minReplicas > 0 else { return outcomes }
+        let confirmed: Int
+        if replies.count > groups.count, case .integer(let value) = replies[groups.count] {
+            confirmed = Int(value)
+        } else {
+            confirmed = -1
+        }
+        guard confirmed < configuration.minReplicas else { return outcomes }
+        let error =
+            confirmed < 0
+            ? RedisError(.protocolError, "WAIT answered \(replies.count > groups.count ? "\(replies[groups.count])" : "nothing")")
+            : RedisError(
+                .replication,
+                "\(confirmed) of \(configuration.minReplicas) replicas confirmed the write within \(configuration.replicaTimeout)")
+        for index in outcomes.indices {
+            switch outcomes[index] {
+            case .delivered, .duplicate: outcomes[index] = error.outcome
+            default: break
+            }
+        }
+        return outcomes
     }
 
     /// The attributes each stream entry carries as fields besides the envelope.

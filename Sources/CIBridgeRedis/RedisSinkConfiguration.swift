@@ -30,6 +30,12 @@ public struct RedisSinkConfiguration: Sendable {
         uniqueKeysWithValues: EventTopic.allCases.map { ($0, "ci:" + $0.name) })
     /// The default number of shards per topic (docs/redis.md says why 4).
     public static let standardShards = 4
+    /// Replicas every write must reach (`WAIT n` after each pipeline) before its
+    /// records count as delivered; 0 does not wait (Redis replicates asynchronously,
+    /// so a failover can lose what the primary had acknowledged).
+    public var minReplicas: Int
+    /// How long `WAIT` waits for them; fewer confirmations and the records are retried.
+    public var replicaTimeout: Duration
     /// `XADD … MAXLEN ~ n`: approximate trimming per stream; 0 keeps everything.
     public var maxLength: Int
     /// How long an envelope id is remembered to drop a second copy (retry or
@@ -51,6 +57,7 @@ public struct RedisSinkConfiguration: Sendable {
     public init(
         url: RedisURL, sinkName: String = "redis", topicStreams: Bool = true, topics: [EventTopic: String] = standardTopics,
         shards: Int = standardShards, workflowStreams: Bool = false, streams: AttributeTemplateList = standardStreams,
+        minReplicas: Int = 0, replicaTimeout: Duration = .seconds(1),
         maxLength: Int = 100_000, dedupeSeconds: Int = 86_400, dedupePrefix: String = "cibridge:dedupe:",
         connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5), batchSize: Int = 1000,
         recordsPerCall: Int = 50, connections: Int = 2
@@ -62,6 +69,8 @@ public struct RedisSinkConfiguration: Sendable {
         self.shards = shards
         self.workflowStreams = workflowStreams
         self.streams = streams
+        self.minReplicas = minReplicas
+        self.replicaTimeout = replicaTimeout
         self.maxLength = maxLength
         self.dedupeSeconds = dedupeSeconds
         self.dedupePrefix = dedupePrefix
@@ -79,6 +88,8 @@ public struct RedisSinkConfiguration: Sendable {
         guard dedupeSeconds >= 0 else { throw RedisError(.configuration, "redis dedupeSeconds must be 0 (off) or more") }
         guard batchSize > 0, recordsPerCall > 0 else { throw RedisError(.configuration, "redis batchSize and recordsPerCall must be positive") }
         guard (1...16).contains(connections) else { throw RedisError(.configuration, "redis connections must be 1 to 16") }
+        guard minReplicas >= 0 else { throw RedisError(.configuration, "redis minReplicas must be 0 or more") }
+        guard replicaTimeout > .zero else { throw RedisError(.configuration, "redis replicaTimeout must be positive") }
         guard (1...Self.maximumShards).contains(shards) else {
             throw RedisError(.configuration, "redis shards must be 1 to \(Self.maximumShards), not \(shards)")
         }

@@ -8,7 +8,10 @@
 ///
 /// KEYS: per record, its dedupe key and then its streams.
 /// ARGV: TTL seconds (0: no dedupe), MAXLEN (0: none), streams per record
-/// (the same for every record of a call), then per record seven values: the
+/// (the same for every record of a call), `1` when a duplicate must still
+/// write (it refreshes its dedupe key's expiry: with `redis.min_replicas` the
+/// `WAIT` that follows then covers the first copy's write too, whichever
+/// connection made it), then per record seven values: the
 /// envelope JSON, id, type, subject, state, tag, time (empty when the envelope
 /// has none). Fixed positions keep the script free of table building: it costs
 /// Redis about as much as the commands it runs.
@@ -19,8 +22,9 @@ enum RedisStreamScript {
         local maxlen = ARGV[2]
         local trim = tonumber(maxlen) > 0
         local per = tonumber(ARGV[3])
+        local touch = ARGV[4] == '1'
         local results = {}
-        local a = 4
+        local a = 5
         local call = redis.call
         local pcall = pcall
         for i = 1, #KEYS, per + 1 do
@@ -53,6 +57,7 @@ enum RedisStreamScript {
               results[#results + 1] = first
             end
           else
+            if touch then call('EXPIRE', KEYS[i], ttl) end
             results[#results + 1] = 0
           end
           a = a + 7

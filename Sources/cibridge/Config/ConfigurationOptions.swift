@@ -8,7 +8,9 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "HTTP listen address, host:port (http.listen).") var listen: String?
     @Option(help: "Outbox directory (outbox.dir).") var outbox: String?
     @Option(name: .customLong("kafka-brokers"), help: "Kafka bootstrap servers, or 'embedded' (kafka.brokers).") var kafkaBrokers: String?
-    @Option(name: .customLong("redis-url"), help: "redis:// or unix:// URL (redis.url).") var redisURL: String?
+    @Option(name: .customLong("redis-url"), help: "redis://, unix:// or redis-sentinel:// URL (redis.url).") var redisURL: String?
+    @Option(name: .customLong("redis-min-replicas"), help: "Replicas a Redis write must reach before it counts (redis.min_replicas).")
+    var redisMinReplicas: Int?
     @Option(help: "Shared secret callers must present (http.token); prefer CIBRIDGE_HTTP_TOKEN.") var token: String?
     @Option(name: .customLong("log-format"), help: "text or json (log.format).") var logFormat: String?
 
@@ -29,6 +31,7 @@ struct ConfigurationOptions: ParsableArguments {
         if let outbox { overrides.append(("outbox.dir", outbox)) }
         if let kafkaBrokers { overrides.append(("kafka.brokers", kafkaBrokers)) }
         if let redisURL { overrides.append(("redis.url", redisURL)) }
+        if let redisMinReplicas { overrides.append(("redis.min_replicas", String(redisMinReplicas))) }
         if let token { overrides.append(("http.token", token)) }
         if let logFormat { overrides.append(("log.format", logFormat)) }
         return try ConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides, requireSink: requireSink)

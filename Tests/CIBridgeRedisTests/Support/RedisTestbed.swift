@@ -16,7 +16,8 @@ final class RedisTestbed {
 
     init(
         server: RedisServer? = nil, url: String? = nil, streams: [String]? = nil, topicStreams: Bool = true,
-        workflowStreams: Bool = true, shards: Int = RedisSinkConfiguration.standardShards, maxLength: Int = 100_000,
+        workflowStreams: Bool = true, shards: Int = RedisSinkConfiguration.standardShards, minReplicas: Int = 0,
+        replicaTimeout: Duration = .seconds(1), maxLength: Int = 100_000,
         commandTimeout: Duration = .seconds(5), dedupeSeconds: Int = 86_400, logger: Logger? = nil,
         retry: RetryPolicy = RetryPolicy(baseMilliseconds: 50, maxMilliseconds: 400)
     ) throws {
@@ -29,7 +30,8 @@ final class RedisTestbed {
         quiet.logLevel = .critical
         var configuration = RedisSinkConfiguration(
             url: try RedisURL(url ?? self.server.url), topicStreams: topicStreams, shards: shards,
-            workflowStreams: workflowStreams, maxLength: maxLength, dedupeSeconds: dedupeSeconds,
+            workflowStreams: workflowStreams, minReplicas: minReplicas, replicaTimeout: replicaTimeout, maxLength: maxLength,
+            dedupeSeconds: dedupeSeconds,
             connectTimeout: .seconds(1), commandTimeout: commandTimeout)
         if let streams { configuration.streams = try AttributeTemplateList(streams) }
         try configuration.validate()
