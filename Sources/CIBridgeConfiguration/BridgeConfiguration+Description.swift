@@ -43,7 +43,7 @@ extension BridgeConfiguration {
         }
         if let redis {
             lines.append("redis:")
-            lines.append("  url: \(quoted((try? RedisURL(redis.url).description) ?? "***"))")
+            lines.append("  url: \(quoted((try? RedisTarget(redis.url).description) ?? "***"))")
             lines.append("  topic_streams: \(redis.topicStreams)")
             lines.append("  topic_task_finish: \(quoted(redis.taskFinishTopic))")
             lines.append("  topic_workflow_finish: \(quoted(redis.workflowFinishTopic))")

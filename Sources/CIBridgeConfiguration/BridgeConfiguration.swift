@@ -147,9 +147,9 @@ public struct BridgeConfiguration: Sendable {
     /// The Redis sink settings.
     public func redisSinkConfiguration() throws(ConfigurationError) -> RedisSinkConfiguration? {
         guard let redis else { return nil }
-        let url: RedisURL
+        let target: RedisTarget
         do {
-            url = try RedisURL(redis.url)
+            target = try RedisTarget(redis.url)
         } catch {
             throw ConfigurationError(key: "redis.url", error.message)
         }
@@ -168,7 +168,7 @@ public struct BridgeConfiguration: Sendable {
             .moderation: "redis.topic_moderation", .events: "redis.topic_default",
         ]
         let configuration = RedisSinkConfiguration(
-            url: url, topicStreams: redis.topicStreams, topics: topics, shards: redis.shards,
+            target: target, topicStreams: redis.topicStreams, topics: topics, shards: redis.shards,
             workflowStreams: redis.workflowStreams, streams: streams, minReplicas: redis.minReplicas,
             replicaTimeout: .milliseconds(redis.replicaTimeoutMilliseconds), maxLength: redis.maxLength,
             dedupeSeconds: redis.dedupeSeconds, commandTimeout: .milliseconds(redis.commandTimeoutMilliseconds),

@@ -30,14 +30,14 @@ final class RedisHealth: Sendable {
         }
     }
 
-    /// A connection is (back) up; logged once after an outage.
-    func connected(_ url: RedisURL) {
+    /// A connection is (back) up; logged once after an outage, with the server it reached.
+    func connected(_ locator: RedisPrimaryLocator) {
         let wasDown = lastError.withLock { last -> Bool in
             defer { last = nil }
             return last != nil
         }
         if wasDown {
-            logger.info("redis connected again", metadata: ["url": "\(url)"])
+            logger.info("redis connected again", metadata: ["url": "\(locator.currentServer.map { "\($0)" } ?? "\(locator.target)")"])
             onRecovery()
         }
     }

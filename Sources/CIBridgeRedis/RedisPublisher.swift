@@ -10,6 +10,7 @@ import Synchronization
 /// after any connection failure; ``RedisHealth`` logs the state changes.
 final class RedisPublisher: Sendable {
     private let configuration: RedisSinkConfiguration
+    private let locator: RedisPrimaryLocator
     private let health: RedisHealth
     private let queue = DispatchQueue(label: "cibridge.redis.io")
     /// Taken only on ``queue``, which is serial, so it is never contended and
@@ -28,8 +29,9 @@ final class RedisPublisher: Sendable {
         var lastError: RedisError?
     }
 
-    init(configuration: RedisSinkConfiguration, health: RedisHealth) {
+    init(configuration: RedisSinkConfiguration, locator: RedisPrimaryLocator, health: RedisHealth) {
         self.configuration = configuration
+        self.locator = locator
         self.health = health
         self.state = Mutex(State())
     }
@@ -100,6 +102,14 @@ final class RedisPublisher: Sendable {
                 // With a second pipeline in flight, SCRIPT LOAD reads that pipeline's reply (an
                 // array or an error, never the bulk SHA), so `load` throws: the connection is
                 // dropped and both pipelines are retried, as after any connection failure.
+                // A replica now (`READONLY`: a failover demoted the primary): drop the
+                // connection, so that the next one asks Sentinel for the new primary.
+                if let readOnly = outcomes.lazy.compactMap({ outcome -> DeliveryFailure? in
+                    if case .retry(let failure) = outcome, failure.code == "READONLY" { failure } else { nil }
+                }).first {
+                    fail(&s, RedisError(.reply, readOnly.message))
+                    return outcomes
+                }
                 if outcomes.contains(where: { if case .retry(let failure) = $0 { failure.code == "NOSCRIPT" } else { false } }) {
                     s.scriptSHA = try load(connection)
                     let (commands, groups) = commands(for: sent.records, sha: s.scriptSHA!)
@@ -133,14 +143,13 @@ final class RedisPublisher: Sendable {
             throw last
         }
         do {
-            let connection = try RedisConnection(
-                url: configuration.url, connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
+            let connection = try locator.connect(connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
             s.connection = connection
             s.generation += 1
             s.scriptSHA = nil
             s.backoff = .milliseconds(100)
             s.nextAttempt = nil
-            health.connected(configuration.url)
+            health.connected(locator)
             s.lastError = nil
             return connection
         } catch {

@@ -19,6 +19,7 @@ public final class RedisSink: Sink {
     let logger: Logger
     let publishers: [RedisPublisher]
     let health: RedisHealth
+    let locator: RedisPrimaryLocator
 
     public var name: String { configuration.sinkName }
 
@@ -33,7 +34,11 @@ public final class RedisSink: Sink {
         let sinkName = configuration.sinkName
         let health = RedisHealth(logger: logger, onRecovery: { outbox.expediteRetries(sinkName) })
         self.health = health
-        self.publishers = (0..<configuration.connections).map { _ in RedisPublisher(configuration: configuration, health: health) }
+        let locator = RedisPrimaryLocator(target: configuration.target, logger: logger)
+        self.locator = locator
+        self.publishers = (0..<configuration.connections).map { _ in
+            RedisPublisher(configuration: configuration, locator: locator, health: health)
+        }
     }
 
     /// Publishes until the task is cancelled or the outbox closes.
@@ -45,15 +50,15 @@ public final class RedisSink: Sink {
     /// work (Redis runs one while the lane reads the other's replies and writes
     /// the next), and sends its parts in order, so records of one key keep their order.
     public func run() async throws {
-        logger.info("redis sink started", metadata: ["url": "\(configuration.url)", "connections": "\(publishers.count)"])
+        logger.info("redis sink started", metadata: ["url": "\(configuration.target)", "connections": "\(publishers.count)"])
         let lanes = publishers.map { _ in RedisLaneQueue() }
         // While Redis is unreachable, records wait for their retries, which after a
         // long outage are up to a minute apart: probe instead, and make them all
         // due the moment a connection succeeds (RedisHealth's onRecovery).
-        let probe = Task { [health, configuration] in
+        let probe = Task { [health, configuration, locator] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
-                if !health.isConnected, await Self.probe(configuration) { health.connected(configuration.url) }
+                if !health.isConnected, await Self.probe(configuration, locator: locator) { health.connected(locator) }
             }
         }
         defer { probe.cancel() }
@@ -95,12 +100,12 @@ public final class RedisSink: Sink {
 
     /// Whether a new connection to Redis answers `PING`. A connection of its
     /// own: the lanes' connections may have pipelines in flight.
-    static func probe(_ configuration: RedisSinkConfiguration) async -> Bool {
+    static func probe(_ configuration: RedisSinkConfiguration, locator: RedisPrimaryLocator) async -> Bool {
         await withCheckedContinuation { continuation in
             probeQueue.async {
                 // A failed connect or PING is the answer "not yet", not an error to report.
-                let connection = try? RedisConnection(
-                    url: configuration.url, connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
+                let connection = try? locator.connect(
+                    connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
                 let reply = try? connection?.command([Array("PING".utf8)])
                 if case .status = reply { continuation.resume(returning: true) } else { continuation.resume(returning: false) }
             }

@@ -2,7 +2,8 @@ import CIBridgeCore
 
 /// How the Redis sink connects, names streams, trims and deduplicates.
 public struct RedisSinkConfiguration: Sendable {
-    public var url: RedisURL
+    /// Where to write: a server, or the primary Sentinel names (``RedisTarget``).
+    public var target: RedisTarget
     /// The outbox sink this publishes for.
     public var sinkName: String
     /// Whether every envelope goes to the shard stream of its topic
@@ -54,6 +55,7 @@ public struct RedisSinkConfiguration: Sendable {
     /// one workflow's records always share a connection and stay in order.
     public var connections: Int
 
+    /// A sink writing to one server at `url`; see the other initializer for the parameters.
     public init(
         url: RedisURL, sinkName: String = "redis", topicStreams: Bool = true, topics: [EventTopic: String] = standardTopics,
         shards: Int = standardShards, workflowStreams: Bool = false, streams: AttributeTemplateList = standardStreams,
@@ -62,7 +64,23 @@ public struct RedisSinkConfiguration: Sendable {
         connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5), batchSize: Int = 1000,
         recordsPerCall: Int = 50, connections: Int = 2
     ) {
-        self.url = url
+        self.init(
+            target: .server(url), sinkName: sinkName, topicStreams: topicStreams, topics: topics, shards: shards,
+            workflowStreams: workflowStreams, streams: streams, minReplicas: minReplicas, replicaTimeout: replicaTimeout,
+            maxLength: maxLength, dedupeSeconds: dedupeSeconds, dedupePrefix: dedupePrefix, connectTimeout: connectTimeout,
+            commandTimeout: commandTimeout, batchSize: batchSize, recordsPerCall: recordsPerCall, connections: connections)
+    }
+
+    /// A sink writing to `target`: a server, or the primary Sentinel names.
+    public init(
+        target: RedisTarget, sinkName: String = "redis", topicStreams: Bool = true, topics: [EventTopic: String] = standardTopics,
+        shards: Int = standardShards, workflowStreams: Bool = false, streams: AttributeTemplateList = standardStreams,
+        minReplicas: Int = 0, replicaTimeout: Duration = .seconds(1),
+        maxLength: Int = 100_000, dedupeSeconds: Int = 86_400, dedupePrefix: String = "cibridge:dedupe:",
+        connectTimeout: Duration = .seconds(2), commandTimeout: Duration = .seconds(5), batchSize: Int = 1000,
+        recordsPerCall: Int = 50, connections: Int = 2
+    ) {
+        self.target = target
         self.sinkName = sinkName
         self.topicStreams = topicStreams
         self.topics = topics

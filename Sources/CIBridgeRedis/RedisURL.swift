@@ -12,7 +12,18 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     public let password: String?
     public let database: Int
 
+    /// A server at `host:port` with these credentials (a primary that Sentinel named).
+    public init(host: String, port: Int, user: String?, password: String?, database: Int) {
+        self.endpoint = .tcp(host: host, port: port)
+        self.user = user
+        self.password = password
+        self.database = database
+    }
+
     public init(_ text: String) throws(RedisError) {
+        if text.hasPrefix("redis-sentinel://") {
+            throw RedisError(.configuration, "redis URL \(Self.masked(text)): a redis-sentinel:// URL names sentinels, not a server (RedisSentinelURL)")
+        }
         if text.hasPrefix("rediss://") {
             throw RedisError(.configuration, "rediss:// (TLS) is not supported by the hiredis this build uses; put a TLS proxy (stunnel, envoy) in front or use redis:// on a private network")
         }

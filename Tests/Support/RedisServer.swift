@@ -44,6 +44,12 @@ public final class RedisServer {
         throw NSError(domain: "RedisServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "redis-server did not start on \(port)"])
     }
 
+    /// SIGSTOP: the server stops reading and answering (a replica falls behind), until ``resume()``.
+    public func pause() { child?.signal(SIGSTOP) }
+
+    /// SIGCONT after ``pause()``.
+    public func resume() { child?.signal(SIGCONT) }
+
     /// SIGKILL: no shutdown, no final save.
     public func kill() {
         child?.kill()

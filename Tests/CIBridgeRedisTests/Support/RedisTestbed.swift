@@ -29,7 +29,7 @@ final class RedisTestbed {
         var quiet = Logger(label: "test.redis")
         quiet.logLevel = .critical
         var configuration = RedisSinkConfiguration(
-            url: try RedisURL(url ?? self.server.url), topicStreams: topicStreams, shards: shards,
+            target: try RedisTarget(url ?? self.server.url), topicStreams: topicStreams, shards: shards,
             workflowStreams: workflowStreams, minReplicas: minReplicas, replicaTimeout: replicaTimeout, maxLength: maxLength,
             dedupeSeconds: dedupeSeconds,
             connectTimeout: .seconds(1), commandTimeout: commandTimeout)
