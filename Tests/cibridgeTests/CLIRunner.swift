@@ -21,7 +21,14 @@ enum CLIRunner {
     }
 
     /// Runs `cibridge` with `arguments` and optional standard input; stops it after `timeout` seconds.
-    static func run(_ arguments: [String], stdin: Data? = nil, timeout: Double = 60) throws -> ChildProcess.Result {
-        try ChildProcess.run(executable, arguments, stdin: stdin, timeout: timeout)
+    /// Runs cibridge; `environment` adds to the inherited variables, without the developer's `CIBRIDGE_*`.
+    static func run(
+        _ arguments: [String], stdin: Data? = nil, timeout: Double = 60, environment: [String: String]? = nil
+    ) throws -> ChildProcess.Result {
+        var merged: [String: String]?
+        if let environment {
+            merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CIBRIDGE_") }.merging(environment) { $1 }
+        }
+        return try ChildProcess.run(executable, arguments, environment: merged, stdin: stdin, timeout: timeout)
     }
 }

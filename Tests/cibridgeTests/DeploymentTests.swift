@@ -14,6 +14,31 @@ struct DeploymentTests {
 
     func dictionary(_ value: Any?) -> [String: Any] { value as? [String: Any] ?? [:] }
 
+    @Test("deploy/docker-compose.sentinel.yml: a primary, two replicas, three sentinels; cibridge through the sentinels with min_replicas 1")
+    func sentinelCompose() throws {
+        let compose = dictionary(try load("deploy/docker-compose.sentinel.yml").first)
+        let services = dictionary(compose["services"])
+        #expect(Set(services.keys).isSuperset(of: ["redis-primary", "redis-replica-1", "redis-replica-2", "sentinel-1", "sentinel-2", "sentinel-3", "cibridge"]))
+        for replica in ["redis-replica-1", "redis-replica-2"] {
+            #expect((dictionary(services[replica])["command"] as? [String])?.contains("--replicaof") == true, "\(replica)")
+        }
+        for sentinel in ["sentinel-1", "sentinel-2", "sentinel-3"] {
+            let command = (dictionary(services[sentinel])["command"] as? [String])?.joined(separator: " ") ?? ""
+            #expect(command.contains("sentinel monitor cibridge redis-primary 6379 2"), "\(sentinel): \(command)")
+        }
+        let environment = dictionary(dictionary(services["cibridge"])["environment"])
+        let url = try #require(environment["CIBRIDGE_REDIS_URL"] as? String)
+        #expect(url == "redis-sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/cibridge")
+        #expect(environment["CIBRIDGE_REDIS_MIN_REPLICAS"] as? String == "1")
+        // The configuration it gives is one cibridge accepts.
+        let checked = try CLIRunner.run(
+            ["config", "check"], environment: ["CIBRIDGE_REDIS_URL": url, "CIBRIDGE_REDIS_MIN_REPLICAS": "1"])
+
+        #expect(checked.status == 0, "\(checked.stderr)")
+        #expect(checked.stdout.contains("redis-sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/cibridge"))
+        #expect(checked.stdout.contains("min_replicas: 1"))
+    }
+
     @Test("docker-compose.yml: Kafka in KRaft, Redis with persistence, cibridge with an outbox volume and health checks, a consumer of each")
     func compose() throws {
         let compose = dictionary(try load("docker-compose.yml").first)

@@ -143,6 +143,30 @@ struct RedisTopicTests {
         #expect(c.stdoutLines.count == more.count)
     }
 
+    @Test("serve through Sentinel with min_replicas 1: every fixture reaches the primary and its replica")
+    func serveThroughSentinel() async throws {
+        let set = try RedisSentinelSet()
+        defer { set.stop() }
+        let serve = try ServeProcess(
+            arguments: ["--redis-url", set.url, "--redis-min-replicas", "1"], environment: ["CIBRIDGE_HTTP_TOKEN": Self.token])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady(), "serve did not start: \(serve.errors.text)")
+        var expected: Set<String> = []
+        for callback in ServeTests.callbacks {
+            let (status, _) = try await serve.request(
+                "POST", "/callbacks/\(Self.token)", body: callback.body, headers: ["Content-Type": callback.contentType])
+            #expect(status == 200, "\(callback.name)")
+            expected.formUnion(EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode([UInt8](callback.body))).map(\.id))
+        }
+        #expect(try await serve.waitUntilDrained(), "\(serve.errors.text)")
+        for server in set.servers {
+            let present = try envelopesInRedis(server)
+            #expect(Set(present.keys) == expected, "port \(server.port)")
+        }
+        #expect(serve.errors.text.contains("redis primary located"))
+        _ = serve.terminate()
+    }
+
     @Test("A consumer whose output is closed stops without acknowledging what it could not print")
     func closedOutput() async throws {
         let redis = try RedisServer()
