@@ -24,6 +24,9 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
         let topics: Bool
         let shards: Int
         let workflows: Bool
+        /// Drained with a replica attached (started before the first such layout).
+        var replica = false
+        var minReplicas = 0
     }
 
     /// An outbox at `directory` pre-filled with `count` records cycling through
@@ -54,6 +57,28 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
         }
         if !entries.isEmpty { _ = try await outbox.append(entries) }
         return (outbox, payloadBytes)
+    }
+
+    /// A redis-server replicating the bench's own, once it is in sync.
+    func startReplica(of port: Int, directory: String) async throws -> Process {
+        let replicaPort = port + 1
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        process.arguments = [
+            "--port", String(replicaPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory,
+            "--dbfilename", "replica.rdb", "--logfile", directory + "/replica.log", "--replicaof", "127.0.0.1", String(port),
+        ]
+        try process.run()
+        let url = try RedisURL("redis://127.0.0.1:\(replicaPort)")
+        for _ in 0..<300 {
+            if let info = try? RedisConnection(url: url).command(["INFO", "replication"].map { Array($0.utf8) }),
+                info.text?.contains("master_link_status:up") == true
+            {
+                return process
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ValidationError("the replica on \(replicaPort) did not catch up")
     }
 
     /// `used_memory` from a `MEMORY STATS` reply.
@@ -102,10 +127,24 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
             Layout(name: "topic streams, 1 shard", topics: true, shards: 1, workflows: false),
             Layout(name: "topic streams (4 shards) + workflow streams", topics: true, shards: 4, workflows: true),
             Layout(name: "workflow streams only (the layout before topic streams)", topics: false, shards: 4, workflows: true),
+            Layout(name: "default, a replica attached, min_replicas 0", topics: true, shards: 4, workflows: false, replica: true),
+            Layout(
+                name: "default, a replica attached, min_replicas 1 (WAIT per pipeline)", topics: true, shards: 4, workflows: false,
+                replica: true, minReplicas: 1),
         ]
+        var replicaProcess: Process?
+        defer {
+            if let replicaProcess {
+                kill(replicaProcess.processIdentifier, SIGKILL)
+                replicaProcess.waitUntilExit()
+            }
+        }
         print("redis drain benchmark: \(count) envelopes into \(workflows) workflows, redis-server on 127.0.0.1:\(port), no persistence")
         var results: [(Layout, Double)] = []
         for (index, layout) in layouts.enumerated() where index == 0 || !defaultOnly {
+            if layout.replica && replicaProcess == nil {
+                replicaProcess = try await startReplica(of: port, directory: base)
+            }
             _ = try connected!.command(["FLUSHALL"].map { Array($0.utf8) })
             let directory = base + "/outbox-\(index)"
             let (outbox, payloadBytes) = try await prefill(directory: directory, distinct: distinct)
@@ -116,6 +155,7 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
             redis.topicStreams = layout.topics
             redis.shards = layout.shards
             redis.workflowStreams = layout.workflows
+            redis.minReplicas = layout.minReplicas
             configuration.redis = redis
             let sink = try SinkFactory(configuration: configuration, logger: logger).makeSink(.redis, outbox: outbox)
             let redisCPUBefore = Self.cpuSeconds(pid: server.processIdentifier)
