@@ -21,7 +21,8 @@ import NIOCore
 /// ``ConnectionLimiter`` guard each connection.
 public func buildApplication(
     configuration: BridgeConfiguration, outbox: Outbox, quarantine: Quarantine, logger: Logger,
-    metrics: BridgeMetrics? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    metrics: BridgeMetrics? = nil, endpoints: @escaping @Sendable () -> [String: String] = { [:] },
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let http = configuration.http
     let policy = CallbackPolicy(http: http)
@@ -46,7 +47,7 @@ public func buildApplication(
     callbacks.post(use: handler)
     callbacks.post(":token", use: handler)
     router.get("healthz") { _, _ in ResponseJSON.response(status: .ok, ["status": "ok"]) }
-    router.get("readyz") { _, _ in readiness(outbox: outbox) }
+    router.get("readyz") { _, _ in readiness(outbox: outbox, endpoints: endpoints()) }
     // Bound concurrent connections, and close connections idle past the read timeout
     // (slow or abandoned clients cannot hold sockets forever).
     let connections = ConnectionLimiter.Counter(limit: http.maxConnections)
@@ -97,14 +98,19 @@ private func redacted(_ headers: HTTPFields) -> [(String, String)] {
     }
 }
 
-private func readiness(outbox: Outbox) -> Response {
+private func readiness(outbox: Outbox, endpoints: [String: String]) -> Response {
     let status = outbox.status()
     // Ready when a typical callback (16 KiB of envelopes) would be accepted now.
     let refusal = outbox.refusal(forAppendOf: 16 << 10)
     let ready = refusal == nil
     let sinks = status.sinks.map { sink -> ResponseJSON in
-        ["name": .string(sink.name), "pending": .integer(sink.pending), "deliveredThrough": .integer(Int(sink.watermark)),
-         "oldestPendingAgeMs": .integer(Int(sink.oldestPendingAgeMilliseconds ?? 0)), "deadLetters": .integer(sink.deadLetters)]
+        var fields: [String: ResponseJSON] = [
+            "name": .string(sink.name), "pending": .integer(sink.pending), "deliveredThrough": .integer(Int(sink.watermark)),
+            "oldestPendingAgeMs": .integer(Int(sink.oldestPendingAgeMilliseconds ?? 0)), "deadLetters": .integer(sink.deadLetters),
+        ]
+        // The server the sink writes to now (a Redis primary found through Sentinel).
+        if let endpoint = endpoints[sink.name] { fields["endpoint"] = .string(endpoint) }
+        return .object(fields)
     }
     return ResponseJSON.response(status: ready ? .ok : .serviceUnavailable, [
         "status": .string(refusal.map { $0.code.rawValue } ?? "ready"), "outboxBytes": .integer(Int(status.bytes)),

@@ -1,5 +1,6 @@
 import CIBridgeOutbox
 import Metrics
+import Synchronization
 import Prometheus
 
 /// The service's metrics, through swift-metrics, exported in Prometheus text format.
@@ -84,16 +85,32 @@ public struct BridgeMetrics: Sendable {
     }
 
     /// Sets a sink's counters-as-gauges (totals since start, from the sink's own atomics).
+    /// - Parameter endpoint: the server it writes to now: `cibridge_sink_endpoint_info{sink,endpoint}`
+    ///   is 1 for it, and 0 for the one before.
     public static func recordSink(
-        _ name: String, published: Int, duplicates: Int, retried: Int, deadLettered: Int, connected: Bool
+        _ name: String, published: Int, duplicates: Int, retried: Int, deadLettered: Int, connected: Bool,
+        endpoint: String? = nil
     ) {
         Gauge(label: "cibridge_sink_connected", dimensions: [("sink", name)]).record(connected ? 1 : 0)
+        if let endpoint {
+            let previous = lastEndpoints.withLock { last -> String? in
+                defer { last[name] = endpoint }
+                return last[name]
+            }
+            if let previous, previous != endpoint {
+                Gauge(label: "cibridge_sink_endpoint_info", dimensions: [("sink", name), ("endpoint", previous)]).record(0)
+            }
+            Gauge(label: "cibridge_sink_endpoint_info", dimensions: [("sink", name), ("endpoint", endpoint)]).record(1)
+        }
         Gauge(label: "cibridge_sink_published_total", dimensions: [("sink", name)]).record(published)
         Gauge(label: "cibridge_sink_duplicates_total", dimensions: [("sink", name)]).record(duplicates)
         Gauge(label: "cibridge_sink_retried_total", dimensions: [("sink", name)]).record(retried)
         Gauge(label: "cibridge_sink_dead_lettered_total", dimensions: [("sink", name)]).record(deadLettered)
     }
 }
+
+/// Each sink's endpoint at the last refresh, to clear the old series when it changes.
+private let lastEndpoints = Mutex<[String: String]>([:])
 
 extension Metrics.Timer {
     /// Records `duration` in nanoseconds.

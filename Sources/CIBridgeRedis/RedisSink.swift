@@ -26,6 +26,9 @@ public final class RedisSink: Sink {
     /// Whether the sink's last attempt reached Redis.
     public var isConnected: Bool { health.isConnected }
 
+    /// The server last connected to (under Sentinel, the primary it named).
+    public var endpoint: String? { locator.currentServer?.description }
+
     public init(outbox: Outbox, configuration: RedisSinkConfiguration, logger: Logger) throws(RedisError) {
         try configuration.validate()
         self.outbox = outbox

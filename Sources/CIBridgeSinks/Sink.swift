@@ -16,6 +16,9 @@ public protocol Sink: Sendable {
     var outbox: Outbox { get }
     /// Whether the destination answered the last attempt (`/readyz`, metrics).
     var isConnected: Bool { get }
+    /// The server its connections write to now, e.g. the Redis primary that
+    /// Sentinel named (`/readyz`, metrics); `nil` when there is none to name.
+    var endpoint: String? { get }
     /// Publishes until the task is cancelled or the outbox closes, then waits
     /// a bounded time for what is in flight; anything unconfirmed stays
     /// pending in the outbox for the next start.
@@ -23,6 +26,8 @@ public protocol Sink: Sendable {
 }
 
 extension Sink {
+    public var endpoint: String? { nil }
+
     /// What the outbox resolved for this sink since it was opened.
     public var statistics: SinkStatistics { outbox.statistics(name) }
 }

@@ -164,6 +164,13 @@ struct RedisTopicTests {
             #expect(Set(present.keys) == expected, "port \(server.port)")
         }
         #expect(serve.errors.text.contains("redis primary located"))
+        // Which primary the sink writes to: in /readyz and in /metrics.
+        let primary = try #require(try set.primary())
+        let readyz = try #require(try JSONSerialization.jsonObject(with: try await serve.request("GET", "/readyz").1) as? [String: Any])
+        let sink = (readyz["sinks"] as? [[String: Any]])?.first { $0["name"] as? String == "redis" }
+        #expect(sink?["endpoint"] as? String == "redis://127.0.0.1:\(primary.port)/0", "\(readyz)")
+        let metrics = String(decoding: try await serve.request("GET", "/metrics").1, as: UTF8.self)
+        #expect(metrics.contains(#"cibridge_sink_endpoint_info{sink="redis",endpoint="redis://127.0.0.1:\#(primary.port)/0"} 1"#), "\(metrics)")
         _ = serve.terminate()
     }
 

@@ -50,15 +50,20 @@ struct ServeCommand: AsyncParsableCommand {
                 let statistics = sink.statistics
                 BridgeMetrics.recordSink(
                     sink.name, published: statistics.delivered - statistics.duplicates, duplicates: statistics.duplicates,
-                    retried: statistics.retried, deadLettered: statistics.deadLettered, connected: sink.isConnected)
+                    retried: statistics.retried, deadLettered: statistics.deadLettered, connected: sink.isConnected,
+                    endpoint: sink.endpoint)
             }
         }
         if configuration.http.token == nil {
             logger.warning("no http.token: anyone who can reach the endpoint can post callbacks")
         }
         let metrics = BridgeMetrics(registry: registry, refresh: refresh)
+        let endpoints: @Sendable () -> [String: String] = {
+            Dictionary(sinks.compactMap { sink in sink.endpoint.map { (sink.name, $0) } }) { first, _ in first }
+        }
         let app = buildApplication(
             configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics,
+            endpoints: endpoints,
             onServerRunning: { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
             })
