@@ -77,7 +77,7 @@ struct RedisSentinelTests {
                 (600, { for replica in replicas { try Self.partition(replica, primary: old) } }),
                 (1200, {
                     old.kill()
-                    acknowledgedAtKill = bed.outbox.status().sinks[0].watermark
+                    acknowledgedAtKill = UInt64(bed.sink.statistics.delivered)
                     for replica in replicas { replica.resume() }
                 }),
             ])
@@ -89,8 +89,7 @@ struct RedisSentinelTests {
         let present = try ids(on: primary)
         let missing = Set(sent.map(\.id)).subtracting(present)
         #expect(missing.isEmpty, "\(missing.count) acknowledged envelopes missing on the new primary")
-        let acknowledged = sent.prefix(Int(acknowledgedAtKill)).filter { !present.contains($0.id) }.count
-        print("redis failover with min_replicas 1, after a partition of about 300 ms: \(acknowledged) of \(acknowledgedAtKill) envelopes acknowledged before the kill are not on the new primary")
+        print("redis failover with min_replicas 1, after a partition of about 300 ms: \(missing.count) of \(acknowledgedAtKill) envelopes acknowledged before the kill are not on the new primary")
         #expect(lines.lines.contains { $0.contains("redis primary located") && $0.contains("\(primary.port)") }, "\(lines.lines.suffix(5))")
     }
 
@@ -111,23 +110,21 @@ struct RedisSentinelTests {
                 (600, { try Self.partition(replica, primary: old) }),
                 (1200, {
                     old.kill()
-                    acknowledgedAtKill = bed.outbox.status().sinks[0].watermark
+                    acknowledgedAtKill = UInt64(bed.sink.statistics.delivered)
                     replica.resume()
                 }),
             ])
-        let acknowledgedCount = Int(acknowledgedAtKill)
-        #expect(acknowledgedCount > 0)
+        #expect(acknowledgedAtKill > 0)
         #expect(set.waitForFailover(from: old.port), "no failover")
         #expect(try await bed.waitUntilDelivered(seconds: 60), "delivery did not resume after the failover")
         await bed.stop()
         let primary = try #require(try set.primary())
-        let present = try ids(on: primary)
-        let acknowledged = sent.prefix(acknowledgedCount).map(\.id)
-        let lost = acknowledged.filter { !present.contains($0) }.count
+        // Every record was acknowledged in the end; one missing on the new primary was
+        // acknowledged by the old one and never retried: lost in the failover.
+        let lost = Set(sent.map(\.id)).subtracting(try ids(on: primary)).count
         // Not asserted to be zero: Redis replicates asynchronously, and this is what min_replicas 0 risks.
-        print("redis failover with min_replicas 0, after a partition of about 300 ms: \(lost) of \(acknowledged.count) envelopes acknowledged before the kill are not on the new primary")
-        // What was not yet acknowledged at the kill was retried: it is on the new primary.
-        #expect(Set(sent.dropFirst(acknowledgedCount).map(\.id)).isSubset(of: present))
+        print("redis failover with min_replicas 0, after a partition of about 300 ms: \(lost) of \(acknowledgedAtKill) envelopes acknowledged before the kill are not on the new primary")
+        #expect(lost <= Int(acknowledgedAtKill))
     }
 
     @Test("A primary name the sentinels do not know, or no sentinel reachable: one clear line, records stay pending")
