@@ -32,19 +32,7 @@ public struct RedisSentinelURL: Sendable, Hashable, CustomStringConvertible {
             }
             rest = rest[..<question]
         }
-        var user: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let name = credentials[..<colon]
-                user = name.isEmpty ? nil : RedisURL.percentDecoded(String(name))
-                password = RedisURL.percentDecoded(String(credentials[credentials.index(after: colon)...]))
-            } else {
-                password = RedisURL.percentDecoded(String(credentials))
-            }
-        }
+        let (user, password) = RedisURL.takeCredentials(&rest)
         guard let slash = rest.firstIndex(of: "/"), !rest[rest.index(after: slash)...].isEmpty else {
             throw RedisError(.configuration, "redis URL \(RedisURL.masked(text)): name the primary after the sentinels (…/mymaster)")
         }

@@ -53,19 +53,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
             throw RedisError(.configuration, "redis URL \(Self.masked(text)): must start with redis:// or unix://")
         }
         var rest = Substring(text.dropFirst("redis://".count))
-        var user: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let name = credentials[..<colon]
-                user = name.isEmpty ? nil : Self.percentDecoded(String(name))
-                password = Self.percentDecoded(String(credentials[credentials.index(after: colon)...]))
-            } else {
-                password = Self.percentDecoded(String(credentials))
-            }
-        }
+        let (user, password) = Self.takeCredentials(&rest)
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
@@ -108,6 +96,17 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `text` with whatever sits between `://` and `@` reduced to `user:***`.
+    /// Removes `[user]:password@` or `password@` from the front of `rest`
+    /// (up to its last `@`), percent-decoded; a missing or empty user is `nil`.
+    static func takeCredentials(_ rest: inout Substring) -> (user: String?, password: String?) {
+        guard let at = rest.lastIndex(of: "@") else { return (nil, nil) }
+        let credentials = rest[..<at]
+        rest = rest[rest.index(after: at)...]
+        guard let colon = credentials.firstIndex(of: ":") else { return (nil, percentDecoded(String(credentials))) }
+        let name = credentials[..<colon]
+        return (name.isEmpty ? nil : percentDecoded(String(name)), percentDecoded(String(credentials[credentials.index(after: colon)...])))
+    }
+
     static func masked(_ text: String) -> String {
         guard let at = text.lastIndex(of: "@"), let colonSlash = text.firstIndex(of: ":"),
             text[colonSlash...].hasPrefix("://")
