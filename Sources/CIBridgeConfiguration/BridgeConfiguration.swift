@@ -193,7 +193,9 @@ public struct BridgeConfiguration: Sendable {
         do {
             try configuration.validate()
         } catch {
-            let key = error.message.contains("stream template") ? "redis.streams" : "redis"
+            let key =
+                error.message.contains("stream template")
+                ? "redis.streams" : error.message.hasPrefix("redis-cluster") ? "redis.workflow_streams" : "redis"
             throw ConfigurationError(key: key, error.message)
         }
         return configuration

@@ -30,6 +30,18 @@ final class RedisPrimaryLocator: Sendable {
             let connection = try RedisConnection(url: url, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
             current.withLock { $0 = url }
             return connection
+        case .cluster(let cluster):
+            // Any node answers (the probe's question); writes go through RedisClusterPublisher.
+            var reasons: [String] = []
+            for seed in cluster.seeds {
+                do {
+                    return try RedisConnection(
+                        url: cluster.node(host: seed.host, port: seed.port), connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+                } catch {
+                    reasons.append("\(seed): \(error.message)")
+                }
+            }
+            throw RedisError(.connection, "redis-cluster: no seed node reachable (\(reasons.joined(separator: "; ")))")
         case .sentinel(let sentinel):
             let primary = try askSentinels(sentinel, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
             let connection = try RedisConnection(url: primary, connectTimeout: connectTimeout, commandTimeout: commandTimeout)

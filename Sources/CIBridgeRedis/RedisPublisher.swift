@@ -8,7 +8,7 @@ import Synchronization
 /// Publishes records over one Redis connection, on a dispatch queue of its own
 /// (hiredis blocks; the cooperative pool never does). Reconnects with backoff
 /// after any connection failure; ``RedisHealth`` logs the state changes.
-final class RedisPublisher: Sendable {
+final class RedisPublisher: RedisLane {
     private let configuration: RedisSinkConfiguration
     private let locator: RedisPrimaryLocator
     private let health: RedisHealth
@@ -36,26 +36,18 @@ final class RedisPublisher: Sendable {
         self.state = Mutex(State())
     }
 
-    /// A pipeline written to Redis whose replies have not been read yet.
-    struct Sent: Sendable {
-        let records: [OutboxRecord]
-        let groups: [Range<Int>]
-        let generation: Int
-        /// Set when the pipeline could not be written: every record failed with it.
-        let failure: RedisError?
-    }
 
     /// Writes `records` as one pipeline without waiting for the replies, so that
     /// Redis works on it while the next one is prepared. Read the outcomes with
     /// ``receive(_:)``, in the order the pipelines were sent.
-    func send(_ records: [OutboxRecord]) async -> Sent {
+    func send(_ records: [OutboxRecord]) async -> RedisSent {
         await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: self.sendBlocking(records)) }
         }
     }
 
     /// The outcomes of a pipeline from ``send(_:)``: one per record, in order.
-    func receive(_ sent: Sent) async -> [DeliveryOutcome] {
+    func receive(_ sent: RedisSent) async -> [DeliveryOutcome] {
         await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: self.receiveBlocking(sent)) }
         }
@@ -71,22 +63,22 @@ final class RedisPublisher: Sendable {
         }
     }
 
-    private func sendBlocking(_ records: [OutboxRecord]) -> Sent {
-        state.withLock { s -> Sent in
+    private func sendBlocking(_ records: [OutboxRecord]) -> RedisSent {
+        state.withLock { s -> RedisSent in
             do throws(RedisError) {
                 let connection = try connected(&s)
                 if s.scriptSHA == nil { s.scriptSHA = try load(connection) }
                 let (commands, groups) = commands(for: records, sha: s.scriptSHA!)
                 try connection.send(commands)
-                return Sent(records: records, groups: groups, generation: s.generation, failure: nil)
+                return RedisSent(records: records, groups: groups, generation: s.generation)
             } catch {
                 fail(&s, error)
-                return Sent(records: records, groups: [], generation: s.generation, failure: error)
+                return RedisSent(records: records, generation: s.generation, failure: error)
             }
         }
     }
 
-    private func receiveBlocking(_ sent: Sent) -> [DeliveryOutcome] {
+    private func receiveBlocking(_ sent: RedisSent) -> [DeliveryOutcome] {
         state.withLock { s -> [DeliveryOutcome] in
             if let failure = sent.failure { return sent.records.map { _ in failure.outcome } }
             // The connection it went out on broke since: whether Redis ran it is unknown,
@@ -168,43 +160,21 @@ final class RedisPublisher: Sendable {
         }
     }
 
-    /// One `EVALSHA` per `recordsPerCall` records, and which records each covers.
+    /// One `EVALSHA` per `recordsPerCall` records, and which records each
+    /// covers; then, with `minReplicas`, the `WAIT`.
     private func commands(for records: [OutboxRecord], sha: [UInt8]) -> ([[[UInt8]]], [Range<Int>]) {
-        let ttl = Array(String(configuration.dedupeSeconds).utf8)
-        let maxLength = Array(String(configuration.maxLength).utf8)
-        let perRecord = Array(String(configuration.streamsPerRecord).utf8)
-        let touch = Array((configuration.minReplicas > 0 ? "1" : "0").utf8)
         var commands: [[[UInt8]]] = []
         var groups: [Range<Int>] = []
         var start = 0
         while start < records.count {
             let end = min(start + configuration.recordsPerCall, records.count)
-            var keys: [[UInt8]] = []
-            var arguments: [[UInt8]] = [ttl, maxLength, perRecord, touch]
-            for record in records[start..<end] {
-                let envelope = RecordEnvelope(record)
-                let id = envelope["id"] ?? "seq-\(record.sequence)"
-                keys.append(Array((configuration.dedupePrefix + id).utf8))
-                let streams = configuration.streams(
-                    attribute: { name in name == "partitionkey" ? record.key : envelope[name] },
-                    partitionKey: record.key)
-                for stream in streams { keys.append(Array(stream.utf8)) }
-                arguments.append(record.payload)
-                for name in Self.entryFields {
-                    arguments.append(Array((envelope[name] ?? "").utf8))
-                }
-            }
-            commands.append([Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + keys + arguments)
+            commands.append(RedisScriptCall.command(records[start..<end], sha: sha, configuration: configuration))
             groups.append(start..<end)
             start = end
         }
-        if configuration.minReplicas > 0 {
-            // Last in the pipeline: it covers every write above (and, through the
-            // touched dedupe keys, the first copies of duplicates).
-            let milliseconds = Int(configuration.replicaTimeout.components.seconds * 1000)
-                + Int(configuration.replicaTimeout.components.attoseconds / 1_000_000_000_000_000)
-            commands.append(["WAIT", String(configuration.minReplicas), String(milliseconds)].map { Array($0.utf8) })
-        }
+        // Last in the pipeline: it covers every write above (and, through the
+        // touched dedupe keys, the first copies of duplicates).
+        if let wait = RedisScriptCall.wait(configuration) { commands.append(wait) }
         return (commands, groups)
     }
 
@@ -212,35 +182,13 @@ final class RedisPublisher: Sendable {
     /// `minReplicas`, the `WAIT` reply, which holds back every success when too
     /// few replicas confirmed.
     private func outcomes(_ replies: [RedisReply], groups: [Range<Int>], count: Int) -> [DeliveryOutcome] {
-        var outcomes = Self.outcomes(replies, groups: groups, count: count)
+        let outcomes = Self.outcomes(replies, groups: groups, count: count)
         guard configuration.minReplicas > 0 else { return outcomes }
-        let confirmed: Int
-        if replies.count > groups.count, case .integer(let value) = replies[groups.count] {
-            confirmed = Int(value)
-        } else {
-            confirmed = -1
-        }
-        guard confirmed < configuration.minReplicas else { return outcomes }
-        let error =
-            confirmed < 0
-            ? RedisError(.protocolError, "WAIT answered \(replies.count > groups.count ? "\(replies[groups.count])" : "nothing")")
-            : RedisError(
-                .replication,
-                "\(confirmed) of \(configuration.minReplicas) replicas confirmed the write within \(configuration.replicaTimeout)")
-        for index in outcomes.indices {
-            switch outcomes[index] {
-            case .delivered, .duplicate: outcomes[index] = error.outcome
-            default: break
-            }
-        }
-        return outcomes
+        return RedisScriptCall.holdBack(outcomes, waitReply: replies.count > groups.count ? replies[groups.count] : nil, configuration: configuration)
     }
 
-    /// The attributes each stream entry carries as fields besides the envelope.
-    static let entryFields = ["id", "type", "subject", "state", "tag", "time"]
-
     /// One outcome per record from the replies of its pipeline.
-    private static func outcomes(_ replies: [RedisReply], groups: [Range<Int>], count: Int) -> [DeliveryOutcome] {
+    static func outcomes(_ replies: [RedisReply], groups: [Range<Int>], count: Int) -> [DeliveryOutcome] {
         var outcomes: [DeliveryOutcome] = []
         outcomes.reserveCapacity(count)
         for (reply, group) in zip(replies, groups) {

@@ -17,7 +17,9 @@ public final class RedisSink: Sink {
     public let configuration: RedisSinkConfiguration
     public let outbox: Outbox
     let logger: Logger
-    let publishers: [RedisPublisher]
+    let publishers: [any RedisLane]
+    /// The slot map, for a `redis-cluster://` target.
+    let topology: RedisClusterTopology?
     let health: RedisHealth
     let locator: RedisPrimaryLocator
 
@@ -26,8 +28,15 @@ public final class RedisSink: Sink {
     /// Whether the sink's last attempt reached Redis.
     public var isConnected: Bool { health.isConnected }
 
-    /// The server last connected to (under Sentinel, the primary it named).
-    public var endpoint: String? { locator.currentServer?.description }
+    /// The server last connected to (under Sentinel, the primary it named;
+    /// in a cluster, its primaries).
+    public var endpoint: String? {
+        if let topology {
+            let primaries = topology.primaries
+            return primaries.isEmpty ? nil : "redis-cluster: " + primaries.joined(separator: ",")
+        }
+        return locator.currentServer?.description
+    }
 
     public init(outbox: Outbox, configuration: RedisSinkConfiguration, logger: Logger) throws(RedisError) {
         try configuration.validate()
@@ -39,8 +48,17 @@ public final class RedisSink: Sink {
         self.health = health
         let locator = RedisPrimaryLocator(target: configuration.target, logger: logger)
         self.locator = locator
-        self.publishers = (0..<configuration.connections).map { _ in
-            RedisPublisher(configuration: configuration, locator: locator, health: health)
+        if case .cluster(let cluster) = configuration.target {
+            let topology = RedisClusterTopology(cluster: cluster, logger: logger)
+            self.topology = topology
+            self.publishers = (0..<configuration.connections).map { _ in
+                RedisClusterPublisher(configuration: configuration, topology: topology, locator: locator, health: health)
+            }
+        } else {
+            self.topology = nil
+            self.publishers = (0..<configuration.connections).map { _ in
+                RedisPublisher(configuration: configuration, locator: locator, health: health)
+            }
         }
     }
 
@@ -58,17 +76,19 @@ public final class RedisSink: Sink {
         // While Redis is unreachable, records wait for their retries, which after a
         // long outage are up to a minute apart: probe instead, and make them all
         // due the moment a connection succeeds (RedisHealth's onRecovery).
-        let probe = Task { [health, configuration, locator] in
+        let probe = Task { [health, configuration, locator, topology] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
-                if !health.isConnected, await Self.probe(configuration, locator: locator) { health.connected(locator) }
+                if !health.isConnected, await Self.probe(configuration, locator: locator, topology: topology) {
+                    health.connected(locator)
+                }
             }
         }
         defer { probe.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (publisher, lane) in zip(publishers, lanes) {
                 group.addTask {
-                    var inFlight: [RedisPublisher.Sent] = []
+                    var inFlight: [RedisSent] = []
                     while true {
                         // A new pipeline: wait for work only when nothing is in flight.
                         if inFlight.count < 2, let part = inFlight.isEmpty ? await lane.next() : lane.poll() {
@@ -103,9 +123,16 @@ public final class RedisSink: Sink {
 
     /// Whether a new connection to Redis answers `PING`. A connection of its
     /// own: the lanes' connections may have pipelines in flight.
-    static func probe(_ configuration: RedisSinkConfiguration, locator: RedisPrimaryLocator) async -> Bool {
+    /// In a cluster: whether a node gives the slot map.
+    static func probe(_ configuration: RedisSinkConfiguration, locator: RedisPrimaryLocator, topology: RedisClusterTopology?) async -> Bool {
         await withCheckedContinuation { continuation in
             probeQueue.async {
+                if let topology {
+                    let answered = (try? topology.refresh(
+                        connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout, force: true)) != nil
+                    continuation.resume(returning: answered)
+                    return
+                }
                 // A failed connect or PING is the answer "not yet", not an error to report.
                 let connection = try? locator.connect(
                     connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)

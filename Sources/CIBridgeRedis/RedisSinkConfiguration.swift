@@ -111,6 +111,13 @@ public struct RedisSinkConfiguration: Sendable {
         guard (1...Self.maximumShards).contains(shards) else {
             throw RedisError(.configuration, "redis shards must be 1 to \(Self.maximumShards), not \(shards)")
         }
+        if hashTags {
+            guard topicStreams, !workflowStreams else {
+                throw RedisError(
+                    .configuration,
+                    "redis-cluster: only topic streams are supported in a cluster (turn workflow streams off): a record's keys must share one slot")
+            }
+        }
         guard topicStreams || workflowStreams else {
             throw RedisError(.configuration, "redis: turn on topic streams, workflow streams or both; with neither nothing is published")
         }
@@ -161,9 +168,24 @@ public struct RedisSinkConfiguration: Sendable {
         return literal.hasPrefix(prefix)
     }
 
-    /// The name of shard `shard` of `topic`'s streams.
+    /// Whether keys carry Redis Cluster hash tags: with a `redis-cluster://`
+    /// target, shard `n`'s streams and the dedupe keys of its records are
+    /// `…:{n}` and `<prefix>{n}:<id>`, so one script call's keys share a slot.
+    public var hashTags: Bool {
+        if case .cluster = target { true } else { false }
+    }
+
+    /// The name of shard `shard` of `topic`'s streams: `ci:task-finish:3`, or
+    /// `ci:task-finish:{3}` in a cluster.
     public func stream(of topic: EventTopic, shard: Int) -> String {
-        (topics[topic] ?? Self.standardTopics[topic]!) + ":" + String(shard)
+        (topics[topic] ?? Self.standardTopics[topic]!) + (hashTags ? ":{\(shard)}" : ":\(shard)")
+    }
+
+    /// The keys one record's script call touches: its dedupe key, then its streams.
+    public func keys(id: String, attribute: (String) -> String?, partitionKey: String) -> [String] {
+        let shard = TopicShard.of(partitionKey: partitionKey.utf8, count: shards)
+        let dedupe = hashTags ? dedupePrefix + "{\(shard)}:" + id : dedupePrefix + id
+        return [dedupe] + streams(attribute: attribute, partitionKey: partitionKey)
     }
 
     /// The streams an envelope goes to, in order: its topic's shard, then its
