@@ -1,3 +1,4 @@
+import CIBridgeCore
 import CIBridgeConfiguration
 import CIBridgeOutbox
 import Testing
@@ -92,6 +93,12 @@ struct ConfigurationLoaderTests {
         let sink = try #require(try ConfigurationLoader.load(yaml: "redis:\n  url: redis://h\n  topic_moderation: ci:verdicts\n").redisSinkConfiguration())
         #expect(sink.stream(of: .moderation, shard: 2) == "ci:verdicts:2")
         #expect(sink.stream(of: .taskFinish, shard: 0) == "ci:task-finish:0")
+        // In a cluster, shard n's keys carry the hash tag {n}.
+        let cluster = try #require(
+            try ConfigurationLoader.load(yaml: "redis:\n  url: redis-cluster://a:1,b:2\n").redisSinkConfiguration())
+        #expect(cluster.stream(of: .taskFinish, shard: 3) == "ci:task-finish:{3}")
+        #expect(cluster.keys(id: "abc", attribute: { $0 == "type" ? EventType.taskFinish : nil }, partitionKey: "wf-1").count == 2)
+        #expect(cluster.keys(id: "abc", attribute: { _ in nil }, partitionKey: "wf-1")[0].hasPrefix("cibridge:dedupe:{"))
     }
 
     @Test("Every mistake is one error naming the key", arguments: [
@@ -109,6 +116,9 @@ struct ConfigurationLoaderTests {
         ("redis:\n  url: redis://h\n  connections: 0\n", "redis.connections"),
         ("redis:\n  url: redis://h\n  shards: 0\n", "redis.shards"),
         ("redis:\n  url: redis-sentinel://127.0.0.1:26379\n", "redis.url"),
+        ("redis:\n  url: redis-cluster://127.0.0.1:7000/3\n", "redis.url"),
+        ("redis:\n  url: redis-cluster://\n", "redis.url"),
+        ("redis:\n  url: redis-cluster://127.0.0.1:7000\n  workflow_streams: true\n", "redis.workflow_streams"),
         ("redis:\n  url: redis-sentinel://127.0.0.1/primary\n", "redis.url"),
         ("redis:\n  url: redis://h\n  min_replicas: -1\n", "redis.min_replicas"),
         ("redis:\n  url: redis://h\n  replica_timeout: 0s\n", "redis.replica_timeout"),

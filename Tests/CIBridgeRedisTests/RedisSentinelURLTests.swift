@@ -27,3 +27,25 @@ struct RedisSentinelURLTests {
         #expect(error?.kind == .configuration)
     }
 }
+
+@Suite("Redis Cluster slots and URLs")
+struct RedisClusterSlotTests {
+    @Test("CRC16 slots as Redis computes them, hash tags included")
+    func slots() {
+        // Values from CLUSTER KEYSLOT on redis-server 7.0.
+        #expect(RedisClusterSlot.of(Array("foo".utf8)) == 12182)
+        #expect(RedisClusterSlot.of(Array("123456789".utf8)) == 12739)
+        #expect(RedisClusterSlot.of(Array("ci:task-finish:{3}".utf8)) == RedisClusterSlot.of(Array("cibridge:dedupe:{3}:abc".utf8)))
+        #expect(RedisClusterSlot.of(Array("a{}b".utf8)) == RedisClusterSlot.of(Array("a{}b".utf8)))
+        #expect(RedisClusterSlot.of(Array("{}x".utf8)) != RedisClusterSlot.of(Array("x".utf8)))
+    }
+
+    @Test("redis-cluster:// seeds and credentials")
+    func url() throws {
+        let url = try RedisClusterURL("redis-cluster://:s3cret@10.0.0.1:7000,10.0.0.2:7001")
+        #expect(url.seeds.map(\.description) == ["10.0.0.1:7000", "10.0.0.2:7001"])
+        #expect(url.password == "s3cret" && url.user == nil)
+        #expect(url.description == "redis-cluster://:***@10.0.0.1:7000,10.0.0.2:7001")
+        #expect(throws: RedisError.self) { try RedisClusterURL("redis-cluster://10.0.0.1") }
+    }
+}

@@ -8,7 +8,7 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "HTTP listen address, host:port (http.listen).") var listen: String?
     @Option(help: "Outbox directory (outbox.dir).") var outbox: String?
     @Option(name: .customLong("kafka-brokers"), help: "Kafka bootstrap servers, or 'embedded' (kafka.brokers).") var kafkaBrokers: String?
-    @Option(name: .customLong("redis-url"), help: "redis://, unix:// or redis-sentinel:// URL (redis.url).") var redisURL: String?
+    @Option(name: .customLong("redis-url"), help: "redis://, unix://, redis-sentinel:// or redis-cluster:// URL (redis.url).") var redisURL: String?
     @Option(name: .customLong("redis-min-replicas"), help: "Replicas a Redis write must reach before it counts (redis.min_replicas).")
     var redisMinReplicas: Int?
     @Option(help: "Shared secret callers must present (http.token); prefer CIBRIDGE_HTTP_TOKEN.") var token: String?
