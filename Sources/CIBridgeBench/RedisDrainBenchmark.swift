@@ -27,6 +27,8 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
         /// Drained with a replica attached (started before the first such layout).
         var replica = false
         var minReplicas = 0
+        /// Drained into a cluster of 3 primaries with a replica each (started before the first such layout).
+        var cluster = false
     }
 
     /// An outbox at `directory` pre-filled with `count` records cycling through
@@ -81,6 +83,48 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
         throw ValidationError("the replica on \(replicaPort) did not catch up")
     }
 
+    /// Six redis-server processes made into a cluster of 3 primaries with a replica each.
+    func startCluster(directory: String) async throws -> ([Process], String) {
+        var nodes: [Process] = []
+        var ports: [Int] = []
+        for index in 0..<6 {
+            let port = Int.random(in: 41_000...49_000)
+            let dir = directory + "/cluster-\(index)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+            process.arguments = [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+                "--logfile", dir + "/redis.log", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-port", String(port + 10_000), "--repl-diskless-sync-delay", "0",
+            ]
+            try process.run()
+            nodes.append(process)
+            ports.append(port)
+        }
+        for port in ports {
+            for _ in 0..<100 {
+                if (try? RedisConnection(url: RedisURL("redis://127.0.0.1:\(port)"))) != nil { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let create = Process()
+        create.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        create.arguments = ["--cluster", "create"] + ports.map { "127.0.0.1:\($0)" } + ["--cluster-replicas", "1", "--cluster-yes"]
+        create.standardOutput = FileHandle.nullDevice
+        try create.run()
+        create.waitUntilExit()
+        for _ in 0..<300 {
+            let ok = ports.allSatisfy { port in
+                ((try? RedisConnection(url: RedisURL("redis://127.0.0.1:\(port)")).command(["CLUSTER", "INFO"].map { Array($0.utf8) }))?
+                    .text ?? "").contains("cluster_state:ok")
+            }
+            if ok { return (nodes, "redis-cluster://" + ports.map { "127.0.0.1:\($0)" }.joined(separator: ",")) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("the benchmark's cluster did not become ok")
+    }
+
     /// `used_memory` from a `MEMORY STATS` reply.
     static func usedMemory(_ reply: RedisReply) -> Int {
         guard case .array(let items) = reply else { return 0 }
@@ -127,11 +171,22 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
             Layout(name: "topic streams, 1 shard", topics: true, shards: 1, workflows: false),
             Layout(name: "topic streams (4 shards) + workflow streams", topics: true, shards: 4, workflows: true),
             Layout(name: "workflow streams only (the layout before topic streams)", topics: false, shards: 4, workflows: true),
+            Layout(name: "one server, 16 shards", topics: true, shards: 16, workflows: false),
             Layout(name: "default, a replica attached, min_replicas 0", topics: true, shards: 4, workflows: false, replica: true),
             Layout(
                 name: "default, a replica attached, min_replicas 1 (WAIT per pipeline)", topics: true, shards: 4, workflows: false,
                 replica: true, minReplicas: 1),
+            Layout(name: "cluster of 3 primaries (+3 replicas), 16 shards, min_replicas 0", topics: true, shards: 16, workflows: false, cluster: true),
+            Layout(
+                name: "cluster of 3 primaries (+3 replicas), 16 shards, min_replicas 1", topics: true, shards: 16, workflows: false,
+                minReplicas: 1, cluster: true),
         ]
+        var clusterNodes: [Process] = []
+        var clusterURL = ""
+        defer {
+            for node in clusterNodes { kill(node.processIdentifier, SIGKILL) }
+            for node in clusterNodes { node.waitUntilExit() }
+        }
         var replicaProcess: Process?
         defer {
             if let replicaProcess {
@@ -145,13 +200,30 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
             if layout.replica && replicaProcess == nil {
                 replicaProcess = try await startReplica(of: port, directory: base)
             }
+            if layout.cluster && clusterNodes.isEmpty {
+                // The single server's replica would take CPU from the cluster: stop it.
+                if let replica = replicaProcess {
+                    kill(replica.processIdentifier, SIGKILL)
+                    replica.waitUntilExit()
+                    replicaProcess = nil
+                }
+                (clusterNodes, clusterURL) = try await startCluster(directory: base)
+            }
             _ = try connected!.command(["FLUSHALL"].map { Array($0.utf8) })
+            if layout.cluster {
+                for node in clusterURL.dropFirst("redis-cluster://".count).split(separator: ",") {
+                    if let connection = try? RedisConnection(url: RedisURL("redis://\(node)")) {
+                        // Replicas refuse it (READONLY): only primaries are flushed, which is what counts.
+                        _ = try? connection.command(["FLUSHALL"].map { Array($0.utf8) })
+                    }
+                }
+            }
             let directory = base + "/outbox-\(index)"
             let (outbox, payloadBytes) = try await prefill(directory: directory, distinct: distinct)
             var logger = Logger(label: "bench.redis")
             logger.logLevel = .error
             var configuration = BridgeConfiguration()
-            var redis = BridgeConfiguration.Redis(url: "redis://127.0.0.1:\(port)")
+            var redis = BridgeConfiguration.Redis(url: layout.cluster ? clusterURL : "redis://127.0.0.1:\(port)")
             redis.topicStreams = layout.topics
             redis.shards = layout.shards
             redis.workflowStreams = layout.workflows
@@ -179,7 +251,11 @@ struct RedisDrainBenchmark: AsyncParsableCommand {
             print("\(layout.name):")
             print(String(format: "  %d envelopes (%d bytes each) in %.2f s = %.0f envelopes/s", count, payloadBytes / count, seconds, rate))
             print(String(format: "  CPU during the drain: redis-server %.2f s, cibridge %.2f s (of %.2f s wall, 2 cores)", redisCPU, ownCPU, seconds))
-            print("  added \(sink.statistics.delivered - sink.statistics.duplicates), duplicates \(sink.statistics.duplicates), retried \(sink.statistics.retried); keys in Redis: \(keys); used memory \(Self.usedMemory(memory) / 1_048_576) MiB")
+            if layout.cluster {
+                print("  added \(sink.statistics.delivered - sink.statistics.duplicates), duplicates \(sink.statistics.duplicates), retried \(sink.statistics.retried)")
+            } else {
+                print("  added \(sink.statistics.delivered - sink.statistics.duplicates), duplicates \(sink.statistics.duplicates), retried \(sink.statistics.retried); keys in Redis: \(keys); used memory \(Self.usedMemory(memory) / 1_048_576) MiB")
+            }
             results.append((layout, rate))
         }
         let rate = results[0].1
