@@ -94,12 +94,21 @@ final class RedisPublisher: RedisLane {
                 // With a second pipeline in flight, SCRIPT LOAD reads that pipeline's reply (an
                 // array or an error, never the bulk SHA), so `load` throws: the connection is
                 // dropped and both pipelines are retried, as after any connection failure.
-                // A replica now (`READONLY`: a failover demoted the primary): drop the
-                // connection, so that the next one asks Sentinel for the new primary.
-                if let readOnly = outcomes.lazy.compactMap({ outcome -> DeliveryFailure? in
-                    if case .retry(let failure) = outcome, failure.code == "READONLY" { failure } else { nil }
+                // A replica now (`READONLY`: a failover demoted the primary), or, under
+                // Sentinel, a primary whose replicas no longer confirm (it may be cut off
+                // and replaced): drop the connection, so that the next one asks the
+                // sentinels which server is the primary.
+                let sentinel: Bool = if case .sentinel = configuration.target { true } else { false }
+                if let failure = outcomes.lazy.compactMap({ outcome -> DeliveryFailure? in
+                    guard case .retry(let failure) = outcome else { return nil }
+                    return failure.code == "READONLY" || (sentinel && failure.code == "replication") ? failure : nil
                 }).first {
-                    fail(&s, RedisError(.reply, readOnly.message))
+                    if failure.code == "READONLY" {
+                        fail(&s, RedisError(.reply, failure.message))
+                    } else {
+                        // Not an outage of Redis (the records say why they wait): no log line, no probe.
+                        s.connection = nil
+                    }
                     return outcomes
                 }
                 if outcomes.contains(where: { if case .retry(let failure) = $0 { failure.code == "NOSCRIPT" } else { false } }) {
