@@ -187,21 +187,13 @@ final class RedisClusterPublisher: RedisLane {
         let connection = try RedisConnection(
             url: topology.url(of: node), connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
         s.connections[node] = connection
-        _ = try load(connection)
+        _ = try RedisScriptCall.load(connection)
         return connection
     }
 
     /// Loads the script on `anyNode` and returns its SHA (the same on every node).
     private func loadScript(_ s: inout State, anyNode: RedisClusterTopology.Node) throws(RedisError) -> [UInt8] {
-        try load(try connection(&s, anyNode))
+        try RedisScriptCall.load(try connection(&s, anyNode))
     }
 
-    private func load(_ connection: RedisConnection) throws(RedisError) -> [UInt8] {
-        let reply = try connection.command([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(RedisStreamScript.source.utf8)])
-        switch reply {
-        case .bulk(let sha): return sha
-        case .error(let text): throw RedisError(.reply, text)
-        default: throw RedisError(.protocolError, "SCRIPT LOAD answered \(reply)")
-        }
-    }
 }

@@ -38,12 +38,7 @@ public struct RedisClusterURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        let credentials: String
-        switch (user, password) {
-        case (nil, nil): credentials = ""
-        case (let user?, nil): credentials = "\(user)@"
-        case (let user, _?): credentials = "\(user ?? ""):***@"
-        }
+        let credentials = RedisURL.maskedCredentials(user: user, password: password)
         return "redis-cluster://\(credentials)\(seeds.map(\.description).joined(separator: ","))"
     }
 }

@@ -67,7 +67,7 @@ final class RedisPublisher: RedisLane {
         state.withLock { s -> RedisSent in
             do throws(RedisError) {
                 let connection = try connected(&s)
-                if s.scriptSHA == nil { s.scriptSHA = try load(connection) }
+                if s.scriptSHA == nil { s.scriptSHA = try RedisScriptCall.load(connection) }
                 let (commands, groups) = commands(for: records, sha: s.scriptSHA!)
                 try connection.send(commands)
                 return RedisSent(records: records, groups: groups, generation: s.generation)
@@ -112,7 +112,7 @@ final class RedisPublisher: RedisLane {
                     return outcomes
                 }
                 if outcomes.contains(where: { if case .retry(let failure) = $0 { failure.code == "NOSCRIPT" } else { false } }) {
-                    s.scriptSHA = try load(connection)
+                    s.scriptSHA = try RedisScriptCall.load(connection)
                     let (commands, groups) = commands(for: sent.records, sha: s.scriptSHA!)
                     outcomes = self.outcomes(try connection.pipeline(commands), groups: groups, count: sent.records.count)
                 }
@@ -160,14 +160,6 @@ final class RedisPublisher: RedisLane {
         }
     }
 
-    private func load(_ connection: RedisConnection) throws(RedisError) -> [UInt8] {
-        let reply = try connection.command([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(RedisStreamScript.source.utf8)])
-        switch reply {
-        case .bulk(let sha): return sha
-        case .error(let text): throw RedisError(.reply, text)
-        default: throw RedisError(.protocolError, "SCRIPT LOAD answered \(reply)")
-        }
-    }
 
     /// One `EVALSHA` per `recordsPerCall` records, and which records each
     /// covers; then, with `minReplicas`, the `WAIT`.

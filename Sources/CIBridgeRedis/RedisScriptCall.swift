@@ -27,6 +27,16 @@ enum RedisScriptCall {
         return [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + keys + arguments
     }
 
+    /// Loads ``RedisStreamScript`` on the server of `connection`; its SHA (the same on every server).
+    static func load(_ connection: RedisConnection) throws(RedisError) -> [UInt8] {
+        let reply = try connection.command([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(RedisStreamScript.source.utf8)])
+        switch reply {
+        case .bulk(let sha): return sha
+        case .error(let text): throw RedisError(.reply, text)
+        default: throw RedisError(.protocolError, "SCRIPT LOAD answered \(reply)")
+        }
+    }
+
     /// `WAIT <minReplicas> <timeout ms>`, or `nil` when no replica is asked for.
     static func wait(_ configuration: RedisSinkConfiguration) -> [[UInt8]]? {
         guard configuration.minReplicas > 0 else { return nil }

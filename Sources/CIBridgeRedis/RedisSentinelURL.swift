@@ -70,12 +70,7 @@ public struct RedisSentinelURL: Sendable, Hashable, CustomStringConvertible {
 
     /// Safe for logs: the password masked.
     public var description: String {
-        let credentials: String
-        switch (user, password) {
-        case (nil, nil): credentials = ""
-        case (let user?, nil): credentials = "\(user)@"
-        case (let user, _?): credentials = "\(user ?? ""):***@"
-        }
+        let credentials = RedisURL.maskedCredentials(user: user, password: password)
         return "redis-sentinel://\(credentials)\(sentinels.map(\.description).joined(separator: ","))/\(primaryName)"
             + (database == 0 ? "" : "?db=\(database)")
     }

@@ -83,12 +83,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL with the password replaced by `***`: safe for logs.
     public var description: String {
-        let credentials: String
-        switch (user, password) {
-        case (nil, nil): credentials = ""
-        case (let user?, nil): credentials = "\(user)@"
-        case (let user, _?): credentials = "\(user ?? ""):***@"
-        }
+        let credentials = Self.maskedCredentials(user: user, password: password)
         switch endpoint {
         case .tcp(let host, let port): return "redis://\(credentials)\(host):\(port)/\(database)"
         case .unix(let path): return "unix://\(path)?db=\(database)" + (password == nil ? "" : "&password=***")
@@ -105,6 +100,15 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         guard let colon = credentials.firstIndex(of: ":") else { return (nil, percentDecoded(String(credentials))) }
         let name = credentials[..<colon]
         return (name.isEmpty ? nil : percentDecoded(String(name)), percentDecoded(String(credentials[credentials.index(after: colon)...])))
+    }
+
+    /// `user:***@`, `:***@`, `user@` or nothing: credentials safe for logs.
+    static func maskedCredentials(user: String?, password: String?) -> String {
+        switch (user, password) {
+        case (nil, nil): ""
+        case (let user?, nil): "\(user)@"
+        case (let user, _?): "\(user ?? ""):***@"
+        }
     }
 
     static func masked(_ text: String) -> String {
