@@ -106,11 +106,12 @@ final class RedisClusterPublisher: RedisLane {
             }
 
             // One pipeline per primary: all written, then all read.
-            let nodes = Array(Set(calls.map(\.node))).sorted()
+            let callsByNode = Dictionary(grouping: calls, by: \.node)
+            let nodes = callsByNode.keys.sorted()
             var written: [RedisClusterTopology.Node: RedisConnection] = [:]
             var refresh = false
             for node in nodes {
-                let mine = calls.filter { $0.node == node }
+                let mine = callsByNode[node]!
                 do throws(RedisError) {
                     let connection = try connection(&s, node)
                     try connection.send(mine.map(\.command) + (RedisScriptCall.wait(configuration).map { [$0] } ?? []))
@@ -124,7 +125,7 @@ final class RedisClusterPublisher: RedisLane {
             }
             for node in nodes {
                 guard let connection = written[node] else { continue }
-                let mine = calls.filter { $0.node == node }
+                let mine = callsByNode[node]!
                 let replies: [RedisReply]
                 do throws(RedisError) {
                     replies = try connection.receive(mine.count + (configuration.minReplicas > 0 ? 1 : 0))

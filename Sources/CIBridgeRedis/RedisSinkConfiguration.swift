@@ -185,20 +185,16 @@ public struct RedisSinkConfiguration: Sendable {
     public func keys(id: String, attribute: (String) -> String?, partitionKey: String) -> [String] {
         let shard = TopicShard.of(partitionKey: partitionKey.utf8, count: shards)
         let dedupe = hashTags ? dedupePrefix + "{\(shard)}:" + id : dedupePrefix + id
-        return [dedupe] + streams(attribute: attribute, partitionKey: partitionKey)
+        return [dedupe] + streams(attribute: attribute, shard: shard)
     }
 
-    /// The streams an envelope goes to, in order: its topic's shard, then its
-    /// workflow stream (each when turned on).
-    /// - Parameters:
-    ///   - attribute: looks up the envelope's attributes.
-    ///   - partitionKey: the record's key (its `partitionkey`).
-    public func streams(attribute: (String) -> String?, partitionKey: String) -> [String] {
+    /// The streams an envelope of topic shard `shard` goes to, in order: that
+    /// shard, then its workflow stream (each when turned on).
+    private func streams(attribute: (String) -> String?, shard: Int) -> [String] {
         var names: [String] = []
         names.reserveCapacity(2)
         if topicStreams {
-            let topic = EventTopic(type: attribute("type"))
-            names.append(stream(of: topic, shard: TopicShard.of(partitionKey: partitionKey.utf8, count: shards)))
+            names.append(stream(of: EventTopic(type: attribute("type")), shard: shard))
         }
         if workflowStreams {
             names.append(streams.render(attribute))

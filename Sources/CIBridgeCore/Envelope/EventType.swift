@@ -18,7 +18,4 @@ public enum EventType {
 
     /// Every moderation result type: one per ``ModerationKind``, and ``moderationUnspecified``.
     public static let moderation: [String] = ModerationKind.allCases.map(\.eventType) + [moderationUnspecified]
-
-    /// Every type cibridge emits.
-    public static let all: [String] = [taskFinish, workflowFinish, workflowStart] + moderation + [other]
 }

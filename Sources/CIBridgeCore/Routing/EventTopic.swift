@@ -19,14 +19,4 @@ public enum EventTopic: String, Sendable, Hashable, CaseIterable {
 
     /// The topic's name, e.g. `task-finish`: what `cibridge consume redis --topic` takes.
     public var name: String { rawValue }
-
-    /// The types that go to this topic (``events``: every type not listed by another).
-    public var types: [String] {
-        switch self {
-        case .taskFinish: [EventType.taskFinish]
-        case .workflowFinish: [EventType.workflowFinish]
-        case .moderation: EventType.moderation
-        case .events: EventType.all.filter { EventTopic(type: $0) == .events }
-        }
-    }
 }

@@ -87,7 +87,7 @@ struct ConsumeRedisCommand: ParsableCommand {
         var positions = try streams.map { stream -> String in
             if fromBeginning { return "0" }
             let newest = try call(["XREVRANGE", stream, "+", "-", "COUNT", "1"])
-            return RedisStreamEntry.fromClaim(.array([.bulk(Array("0-0".utf8)), newest]), stream: stream).entries.first?.id ?? "0-0"
+            return RedisStreamEntry.fromRange(newest, stream: stream).first?.id ?? "0-0"
         }
         // With a group: this consumer's own unacknowledged entries first ("0"), then new ones (">").
         var ownPendingDone = false

@@ -18,6 +18,11 @@ struct RedisStreamEntry {
         return entries
     }
 
+    /// The entries of an `XRANGE`/`XREVRANGE` reply: `[[id, fields]…]`.
+    static func fromRange(_ reply: RedisReply, stream: String) -> [RedisStreamEntry] {
+        list(reply, stream: stream)
+    }
+
     /// The claimed entries of an `XAUTOCLAIM` reply, `[next, [[id, fields]…], deleted]`,
     /// and the cursor to continue from (`0-0` when the scan is complete).
     static func fromClaim(_ reply: RedisReply, stream: String) -> (entries: [RedisStreamEntry], next: String) {
