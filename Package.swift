@@ -49,6 +49,12 @@ let package = Package(
         ),
         // CRC-32C with the CPU's instruction (SSE 4.2); the outbox falls back to tables.
         .target(name: "CCRC32C"),
+        // A fault-injecting file system for the outbox that models power cuts,
+        // and the model-based run over it (tests, `cibridge-bench powercut`, `serve --dev-power-cut-seed`).
+        .target(
+            name: "CIBridgePowerCut",
+            dependencies: ["CIBridgeOutbox", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // What every sink shares: the Sink protocol, its service, and the mapping
         // between envelopes and outbox records (attributes stored, read back).
@@ -108,6 +114,7 @@ let package = Package(
                 "CIBridgeRedis",
                 "CIBridgeConfiguration",
                 "CIBridgeHTTP",
+                "CIBridgePowerCut",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,6 +132,7 @@ let package = Package(
                 "CIBridgeSinks",
                 "CIBridgeKafka",
                 "CIBridgeRedis",
+                "CIBridgePowerCut",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,7 +141,7 @@ let package = Package(
 
         // Helpers shared by the test targets: seeded random numbers, temporary directories,
         // child processes, what the machine can do (for skips), fixtures, a Redis server.
-        .target(name: "CIBridgeTestSupport", dependencies: ["CIBridgeCore", "CIBridgeOutbox", "CIBridgeSinks"], path: "Tests/Support"),
+        .target(name: "CIBridgeTestSupport", dependencies: ["CIBridgeCore", "CIBridgeOutbox", "CIBridgeSinks", "CIBridgePowerCut"], path: "Tests/Support"),
         .testTarget(name: "CIBridgeSinksTests", dependencies: ["CIBridgeSinks", "CIBridgeCore", "CIBridgeOutbox", "CIBridgeTestSupport"]),
         .testTarget(
             name: "CIBridgeCoreTests",
@@ -152,7 +160,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench", "CIBridgeTestSupport"]),
+        .testTarget(name: "CIBridgeOutboxTests", dependencies: ["CIBridgeOutbox", "CIBridgeBench", "CIBridgeTestSupport", "CIBridgePowerCut"]),
         .testTarget(
             name: "CIBridgeKafkaTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import CIBridgeOutbox
 import Dispatch
 import Foundation
 import Synchronization
@@ -6,8 +7,12 @@ import Synchronization
 /// reason so nothing Tencent sent is lost: `<dir>/<time>-<pid>-<n>.body` and
 /// `<dir>/<time>-<pid>-<n>.json`. Bounded by count and bytes; when full, new
 /// rejects are logged but not kept.
+///
+/// A kept body is durable before the 400 is sent (file `fdatasync`, directory
+/// `fsync`), through the outbox's file seam, so a power cut cannot take it.
 public final class Quarantine: Sendable {
     public let directory: String
+    let fileSystem: any OutboxFileSystem
     let maxFiles: Int
     let maxBytes: Int
     /// Files and bytes kept, and the number of the next file.
@@ -21,13 +26,16 @@ public final class Quarantine: Sendable {
     /// after the other rather than all at once.
     private let queue = DispatchQueue(label: "cibridge.quarantine")
 
-    public init(directory: String, maxFiles: Int = 10_000, maxBytes: Int = 256 << 20) throws {
+    /// Opens (creating if needed) the quarantine in `directory`, whose parent must exist.
+    public init(
+        directory: String, maxFiles: Int = 10_000, maxBytes: Int = 256 << 20, fileSystem: any OutboxFileSystem = PosixFileSystem()
+    ) throws {
         self.directory = directory
         self.maxFiles = maxFiles
         self.maxBytes = maxBytes
-        // Rejected bodies are as private as the outbox: owner and group only.
-        try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        self.fileSystem = fileSystem
+        // Rejected bodies are as private as the outbox: owner and group only (0750, files 0640).
+        try fileSystem.makeDurableDirectory(directory)
         let bodies = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".body") }
         var bytes = 0
         for name in bodies {
@@ -81,45 +89,37 @@ public final class Quarantine: Sendable {
             throw QuarantineError(.encodingFailed, "\(name).json: \(error)")
         }
         let bodyPath = directory + "/" + name + ".body"
-        try Self.create(bodyPath, body)
-        do {
-            try Self.create(directory + "/" + name + ".json", Array(description))
+        let descriptionPath = directory + "/" + name + ".json"
+        do throws(OutboxError) {
+            try create(bodyPath, body)
+            do {
+                try create(descriptionPath, Array(description))
+                // Both entries durable before the 400 says the body was kept.
+                try fileSystem.syncDirectory(directory)
+            } catch {
+                try? fileSystem.remove(descriptionPath)
+                throw error
+            }
         } catch {
-            throw Self.removing(bodyPath, after: error)
+            throw removing(bodyPath, after: error)
         }
     }
 
-    /// Creates `path` (it must not exist) with `bytes`, readable by owner and group only.
-    private static func create(_ path: String, _ bytes: [UInt8]) throws(QuarantineError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw failure(path, "cannot create") }
-        // Exactly 0640 whatever the umask.
-        guard fchmod(fd, 0o640) == 0 else { throw closing(fd, path, failure(path, "cannot set the mode of")) }
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw closing(fd, path, failure(path, "cannot write")) }
-            offset += count
-        }
-        guard close(fd) == 0 else { throw removing(path, after: failure(path, "cannot close")) }
-    }
-
-    /// The error for `action` on `path`, with `errno`'s text.
-    private static func failure(_ path: String, _ action: String) -> QuarantineError {
-        QuarantineError(.writeFailed, "\(action) \(path): \(String(cString: strerror(errno)))")
-    }
-
-    /// Closes and removes the half-written `path`; `error`, and what removing failed with.
-    private static func closing(_ fd: Int32, _ path: String, _ error: QuarantineError) -> QuarantineError {
-        close(fd)
-        return removing(path, after: error)
+    /// Creates `path` (it must not exist) with `bytes`, synced; 0640 (``PosixFileSystem``).
+    private func create(_ path: String, _ bytes: [UInt8]) throws(OutboxError) {
+        let file = try fileSystem.open(path, create: true, exclusive: true, readOnly: false)
+        try file.write(bytes, at: 0)
+        try file.syncData()
     }
 
     /// Removes the half-written `path`; `error`, and what removing it failed with:
     /// a file left behind is counted against the quarantine at the next start.
-    private static func removing(_ path: String, after error: QuarantineError) -> QuarantineError {
-        guard unlink(path) != 0, errno != ENOENT else { return error }
-        return QuarantineError(error.code, "\(error.message); \(path) could not be removed either: \(String(cString: strerror(errno)))")
+    private func removing(_ path: String, after error: OutboxError) -> QuarantineError {
+        do throws(OutboxError) {
+            try fileSystem.remove(path)
+            return QuarantineError(.writeFailed, error.message)
+        } catch let removal {
+            return QuarantineError(.writeFailed, "\(error.message); \(path) could not be removed either: \(removal.message)")
+        }
     }
 }

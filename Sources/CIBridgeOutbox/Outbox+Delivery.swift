@@ -195,11 +195,15 @@ extension Outbox {
     /// `sink` gave up on `sequence` for good: the record is kept in the sink's
     /// dead-letter log with `reason` (durably, before this returns) and no longer
     /// holds back anything. Sinks use ``resolve(_:_:_:)``; this is for tools and tests.
-    public func deadLetter(_ sink: String, _ sequence: UInt64, reason: String) async throws {
-        guard let record = state.withLock({ $0.sinks[sink]?.record(sequence) }) else { return }
+    /// Returns `false`, writing nothing, when the sink does not hold the record
+    /// (not handed out, already resolved, or taken back by a rewind).
+    @discardableResult
+    public func deadLetter(_ sink: String, _ sequence: UInt64, reason: String) async throws -> Bool {
+        guard let record = state.withLock({ $0.sinks[sink]?.record(sequence) }) else { return false }
         let frame = DeadLetterLog.encodeDead(record, reason: reason, time: Self.nowMilliseconds())
         try await onIOQueue { () throws(OutboxError) in try self.appendDeadLetterFrame(frame, sink: sink) }
         markDeadLettered(sink, sequence)
+        return true
     }
 
     /// The dead letter of `sequence` is on disk: the record no longer holds anything back.
@@ -221,7 +225,7 @@ extension Outbox {
         let lastSequence: UInt64
         let limit: Int
         /// (file, start offset, end offset, last sequence) per segment, in order.
-        let ranges: [(file: SystemFile, start: Int64, end: Int64, last: UInt64)]
+        let ranges: [(file: any OutboxFile, start: Int64, end: Int64, last: UInt64)]
     }
 
     func readPlan(sink: String, state s: borrowing State, limit: Int) -> ReadPlan? {
@@ -230,7 +234,7 @@ extension Outbox {
         guard first <= s.readableSequence, limit > 0 else { return nil }
         // Records before the oldest segment are gone (retention): start at what exists.
         if let oldest = s.segments.first?.baseSequence, first < oldest { first = oldest }
-        var ranges: [(file: SystemFile, start: Int64, end: Int64, last: UInt64)] = []
+        var ranges: [(file: any OutboxFile, start: Int64, end: Int64, last: UInt64)] = []
         var bytes: Int64 = 0
         for segment in s.segments where segment.recordCount > 0 && segment.lastSequence >= first {
             let start = segment.offset(of: max(first, segment.baseSequence)) ?? segment.endOffset
@@ -351,11 +355,18 @@ extension Outbox {
 
     func appendDeadLetterFrame(_ frame: [UInt8], sink: String) throws(OutboxError) {
         let path = paths.deadLetterLog(sink)
-        let existed = SystemFile.exists(path)
-        let file = try SystemFile.open(path, create: true)
+        let existed = fileSystem.exists(path)
+        let file = try fileSystem.open(path, create: true)
         let size = try file.size()
-        try file.write(frame, at: size)
+        do {
+            try file.write(frame, at: size)
+        } catch {
+            // A partial frame would hide every dead letter written after it:
+            // cut it off (recovery does the same for one a crash left).
+            do throws(OutboxError) { try file.truncate(to: size) } catch { errors.report(error, during: "truncate after a failed dead-letter write") }
+            throw error
+        }
         try file.syncData()
-        if !existed { try SystemFile.syncDirectory(paths.deadLetters) }
+        if !existed { try fileSystem.syncDirectory(paths.deadLetters) }
     }
 }

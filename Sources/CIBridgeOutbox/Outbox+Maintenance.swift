@@ -1,10 +1,10 @@
 import Dispatch
 
 extension Outbox {
-    /// Every 200 ms on the I/O queue: persist changed cursors, delete segments
+    /// Every 200 ms (``OutboxConfiguration/maintenanceMilliseconds``) on the I/O queue: persist changed cursors, delete segments
     /// every sink is done with once retention allows, refresh the free-space figure.
     func scheduleMaintenance() {
-        io.asyncAfter(deadline: .now() + .milliseconds(200)) { [weak self] in
+        io.asyncAfter(deadline: .now() + .milliseconds(configuration.maintenanceMilliseconds)) { [weak self] in
             guard let self, !self.state.withLock({ $0.closed }) else { return }
             self.persistCursors()
             do throws(OutboxError) {
@@ -35,8 +35,8 @@ extension Outbox {
                 do {
                     try write()
                 } catch {
-                    guard SystemFile.exists(paths.reserve) else { throw error }
-                    try SystemFile.remove(paths.reserve)
+                    guard fileSystem.exists(paths.reserve) else { throw error }
+                    try fileSystem.remove(paths.reserve)
                     logger.warning("outbox: gave up the space reserve to write a cursor", metadata: ["error": "\(error)"])
                     try write()
                 }
@@ -51,7 +51,7 @@ extension Outbox {
     /// `rename`, directory `fsync`), then records it as persisted: the one
     /// cursor writer. On the I/O queue, or while opening.
     func writeCursor(_ sink: String, _ watermark: UInt64) throws(OutboxError) {
-        try SystemFile.replaceAtomically(paths.cursor(sink), with: CursorFile.encode(watermark: watermark), directory: paths.cursors)
+        try fileSystem.replaceAtomically(paths.cursor(sink), with: CursorFile.encode(watermark: watermark), directory: paths.cursors)
         state.withLock { $0.persistedWatermarks[sink] = watermark }
     }
 
@@ -63,9 +63,9 @@ extension Outbox {
 
     /// Creates the reserve file when it is missing and the disk has twice its size free.
     func ensureReserve(free: Int64) {
-        guard free >= Int64(Self.reserveBytes) * 2, !SystemFile.exists(paths.reserve) else { return }
+        guard free >= Int64(Self.reserveBytes) * 2, !fileSystem.exists(paths.reserve) else { return }
         do throws(OutboxError) {
-            try SystemFile.replaceAtomically(paths.reserve, with: [UInt8](repeating: 0, count: Self.reserveBytes), directory: directory)
+            try fileSystem.replaceAtomically(paths.reserve, with: [UInt8](repeating: 0, count: Self.reserveBytes), directory: directory)
             errors.cleared("reserve creation")
         } catch {
             errors.report(error, during: "reserve creation")
@@ -77,7 +77,7 @@ extension Outbox {
     @discardableResult
     func refreshFreeBytes() -> Int64? {
         do throws(OutboxError) {
-            let free = try SystemFile.freeBytes(directory)
+            let free = try fileSystem.freeBytes(directory)
             state.withLock { $0.freeBytes = free }
             errors.cleared("free-space check")
             return free
@@ -119,8 +119,8 @@ extension Outbox {
         }
         guard !doomed.isEmpty else { return }
         for segment in doomed {
-            try SystemFile.remove(paths.segment(base: segment.baseSequence))
+            try fileSystem.remove(paths.segment(base: segment.baseSequence))
         }
-        try SystemFile.syncDirectory(paths.segments)
+        try fileSystem.syncDirectory(paths.segments)
     }
 }

@@ -61,13 +61,15 @@ extension Outbox {
 
     /// The dead letters of `sink`, oldest first (requeued ones marked).
     public func deadLetters(for sink: String) throws(OutboxError) -> [DeadLetter] {
-        try Self.readDeadLetters(directory: directory, sink: sink)
+        try Self.readDeadLetters(directory: directory, sink: sink, fileSystem: fileSystem)
     }
 
-    static func readDeadLetters(directory: String, sink: String) throws(OutboxError) -> [DeadLetter] {
+    static func readDeadLetters(
+        directory: String, sink: String, fileSystem: any OutboxFileSystem
+    ) throws(OutboxError) -> [DeadLetter] {
         let path = OutboxPaths(directory: directory).deadLetterLog(sink)
-        guard SystemFile.exists(path) else { return [] }
-        let bytes = try SystemFile.open(path, readOnly: true).readAll()
+        guard fileSystem.exists(path) else { return [] }
+        let bytes = try fileSystem.open(path, readOnly: true).readAll()
         return DeadLetterLog.decode(bytes).entries.map {
             DeadLetter(sink: sink, record: $0.record, reason: $0.reason, time: $0.time, requeued: $0.requeued)
         }
@@ -101,8 +103,8 @@ extension Outbox {
         }
         waiter?.resume()
         try await onIOQueue { () throws(OutboxError) in
-            try SystemFile.remove(self.paths.cursor(name))
-            try SystemFile.syncDirectory(self.paths.cursors)
+            try self.fileSystem.remove(self.paths.cursor(name))
+            try self.fileSystem.syncDirectory(self.paths.cursors)
         }
     }
 

@@ -12,14 +12,16 @@ extension Outbox {
 
     /// Scans every segment, verifies every frame, and (when `repair`) cuts torn
     /// tails, moves damaged ranges to quarantine and rewrites segments without them.
-    static func recover(directory: String, configuration: OutboxConfiguration, repair: Bool) throws(OutboxError) -> Recovered {
+    static func recover(
+        directory: String, configuration: OutboxConfiguration, repair: Bool, fileSystem: any OutboxFileSystem
+    ) throws(OutboxError) -> Recovered {
         let paths = OutboxPaths(directory: directory)
         let segmentsDirectory = paths.segments
         let quarantineDirectory = paths.quarantine
         var report = RecoveryReport()
-        var names = try SystemFile.list(segmentsDirectory)
+        var names = try fileSystem.list(segmentsDirectory)
         if repair {
-            for name in names where name.hasSuffix(".tmp") { try SystemFile.remove(segmentsDirectory + "/" + name) }
+            for name in names where name.hasSuffix(".tmp") { try fileSystem.remove(segmentsDirectory + "/" + name) }
         }
         names = names.filter { $0.hasSuffix(Segment.suffix) }.sorted()
         var segments: [Segment] = []
@@ -30,7 +32,7 @@ extension Outbox {
         for name in names {
             guard let base = UInt64(name.dropLast(Segment.suffix.count)) else { continue }
             let path = segmentsDirectory + "/" + name
-            var file = try SystemFile.open(path, readOnly: !repair)
+            var file = try fileSystem.open(path, readOnly: !repair)
             var bytes = try file.readAll()
             let maxBody = Int(max(configuration.segmentBytes, Int64(bytes.count)))
             let scan = LogScanner.scan(bytes, expectedBase: base, after: max(last, base &- 1), maxBody: maxBody)
@@ -41,7 +43,7 @@ extension Outbox {
                 report.notes.append("\(name): \(damage.reason) at byte \(damage.start), \(region.count) bytes \(damage.isTail ? "cut from the tail" : "moved out")")
                 guard repair, region.contains(where: { $0 != 0 }) else { continue }
                 let quarantine = quarantineDirectory + "/" + name.dropLast(Segment.suffix.count) + "-\(damage.start).bin"
-                try SystemFile.replaceAtomically(quarantine, with: region, directory: quarantineDirectory)
+                try fileSystem.replaceAtomically(quarantine, with: region, directory: quarantineDirectory)
             }
 
             if repair && scan.validEnd == 0 {
@@ -54,8 +56,8 @@ extension Outbox {
                 // Damage in the middle: rewrite the segment with only its valid frames.
                 var clean = Segment.header(base: base)
                 for frame in scan.frames { clean += bytes[Int(frame.offset)..<(Int(frame.offset) + frame.size)] }
-                try SystemFile.replaceAtomically(path, with: clean, directory: segmentsDirectory)
-                file = try SystemFile.open(path)
+                try fileSystem.replaceAtomically(path, with: clean, directory: segmentsDirectory)
+                file = try fileSystem.open(path)
                 bytes = clean
                 directoryChanged = true
             } else if repair && scan.validEnd < Int64(bytes.count) {
@@ -83,8 +85,8 @@ extension Outbox {
         for sink in configuration.sinks {
             let path = paths.cursor(sink)
             var watermark = firstSequence - 1
-            if SystemFile.exists(path) {
-                if let value = CursorFile.decode((try? SystemFile.open(path, readOnly: true).readAll()) ?? []) {
+            if fileSystem.exists(path) {
+                if let value = CursorFile.decode((try? fileSystem.open(path, readOnly: true).readAll()) ?? []) {
                     watermark = max(value, firstSequence - 1)
                 } else {
                     report.resetCursors.append(sink)
@@ -101,7 +103,7 @@ extension Outbox {
         if repair {
             if let tail = segments.last, tail.recordCount == 0, tail.baseSequence != nextSequence {
                 segments.removeLast()
-                try SystemFile.remove(paths.segment(base: tail.baseSequence))
+                try fileSystem.remove(paths.segment(base: tail.baseSequence))
                 directoryChanged = true
             }
             let needsNewSegment: Bool
@@ -111,18 +113,24 @@ extension Outbox {
                 needsNewSegment = true
             }
             if needsNewSegment {
-                segments.append(try Segment.create(directory: segmentsDirectory, base: nextSequence))
+                let created = try Segment.create(directory: segmentsDirectory, base: nextSequence, fileSystem: fileSystem)
+                try created.file.syncData()
+                segments.append(created)
                 directoryChanged = true
             }
-            if directoryChanged { try SystemFile.syncDirectory(segmentsDirectory) }
+            if directoryChanged { try fileSystem.syncDirectory(segmentsDirectory) }
         }
         report.segments = segments.count
         report.quarantinedTotal =
-            SystemFile.exists(quarantineDirectory) ? try SystemFile.list(quarantineDirectory).filter { $0.hasSuffix(".bin") }.count : 0
+            fileSystem.exists(quarantineDirectory) ? try fileSystem.list(quarantineDirectory).filter { $0.hasSuffix(".bin") }.count : 0
         var deadLetters: [String: Int] = [:]
         for sink in configuration.sinks {
             do throws(OutboxError) {
-                deadLetters[sink] = try readDeadLetters(directory: directory, sink: sink).filter { !$0.requeued }.count
+                if repair, let cut = try cutTornDeadLetters(paths.deadLetterLog(sink), fileSystem: fileSystem) {
+                    report.truncatedTailBytes += cut
+                    report.notes.append("dead-letter log of sink \(sink): a torn last frame, \(cut) bytes cut from the tail")
+                }
+                deadLetters[sink] = try readDeadLetters(directory: directory, sink: sink, fileSystem: fileSystem).filter { !$0.requeued }.count
             } catch {
                 report.notes.append("dead-letter log of sink \(sink) is unreadable (\(error.message)): counted as 0")
             }
@@ -130,5 +138,19 @@ extension Outbox {
         return Recovered(
             segments: segments, nextSequence: nextSequence, watermarks: watermarks, report: report, routed: routed,
             deadLetters: deadLetters)
+    }
+
+    /// Cuts a torn last frame (a write a crash interrupted, never acknowledged)
+    /// off a dead-letter log, so dead letters written after it are readable.
+    /// Returns the bytes cut, or `nil` when the log is whole or missing.
+    static func cutTornDeadLetters(_ path: String, fileSystem: any OutboxFileSystem) throws(OutboxError) -> Int64? {
+        guard fileSystem.exists(path) else { return nil }
+        let file = try fileSystem.open(path)
+        let bytes = try file.readAll()
+        let valid = DeadLetterLog.decode(bytes).validLength
+        guard valid < bytes.count else { return nil }
+        try file.truncate(to: Int64(valid))
+        try file.syncData()
+        return Int64(bytes.count - valid)
     }
 }

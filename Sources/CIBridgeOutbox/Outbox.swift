@@ -19,6 +19,8 @@ public final class Outbox: Sendable {
     public let configuration: OutboxConfiguration
     /// What recovery found and repaired when the outbox was opened.
     public let recovery: RecoveryReport
+    /// Every file call goes through here (``PosixFileSystem`` unless a test injects faults).
+    public let fileSystem: any OutboxFileSystem
 
     /// Everything that changes after opening. Held only for short, non-blocking
     /// steps (no system call, no await inside): appenders, sinks, maintenance
@@ -29,7 +31,7 @@ public final class Outbox: Sendable {
     /// Sinks' reads of the log happen here: a `pread` blocks like any file I/O,
     /// and on the write queue it would wait behind group commits.
     let reads = DispatchQueue(label: "cibridge.outbox.read")
-    private let lockFile: SystemFile
+    private let lockFile: any OutboxFile
     /// Outcomes, dead letters and errors of background work are logged here.
     let logger: Logger
     /// Failures of work nobody awaits (maintenance, dead-letter writes, reads
@@ -89,9 +91,11 @@ public final class Outbox: Sendable {
     ///
     /// This does blocking file I/O: from async code, use ``open(directory:configuration:logger:)``.
     public init(
-        directory: String, configuration: OutboxConfiguration, logger: Logger = Logger(label: "cibridge.outbox")
+        directory: String, configuration: OutboxConfiguration, logger: Logger = Logger(label: "cibridge.outbox"),
+        fileSystem: any OutboxFileSystem = PosixFileSystem()
     ) throws(OutboxError) {
         self.directory = directory
+        self.fileSystem = fileSystem
         self.configuration = configuration
         self.logger = logger
         self.errors = ErrorReporter(logger: logger)
@@ -99,16 +103,21 @@ public final class Outbox: Sendable {
             throw OutboxError(.invalidSinkName, "invalid sink name '\(sink)': use 1-64 of A-Z a-z 0-9 . _ -")
         }
         let paths = OutboxPaths(directory: directory)
-        try SystemFile.makeDirectory(directory)
+        // Each directory's entry is made durable in its parent, every time: a
+        // `mkdir` whose parent was never synced is undone by a power cut, with
+        // everything under it (an earlier run may have died before the sync).
+        let created = try fileSystem.makeDurableDirectory(directory)
         for subdirectory in paths.subdirectories {
-            try SystemFile.makeDirectory(subdirectory)
+            try fileSystem.makeDirectory(subdirectory)
         }
-        let lockFile = try SystemFile.open(paths.lock, create: true)
+        try fileSystem.syncDirectory(directory)
+        let lockFile = try fileSystem.open(paths.lock, create: true)
         guard try lockFile.tryLockExclusive() else {
             throw OutboxError(.locked, "outbox \(directory) is in use by another process (cibridge serve?)")
         }
         self.lockFile = lockFile
-        let recovered = try Self.recover(directory: directory, configuration: configuration, repair: true)
+        var recovered = try Self.recover(directory: directory, configuration: configuration, repair: true, fileSystem: fileSystem)
+        recovered.report.created = created
         self.recovery = recovered.report
         var sinks: [String: SinkState] = [:]
         var signalled: [String: Bool] = [:]
@@ -129,7 +138,7 @@ public final class Outbox: Sendable {
         // Give every sink a cursor file at once, so its starting point is on disk
         // and read-only tools (`cibridge outbox status`) see it.
         for (name, watermark) in recovered.watermarks.sorted(by: { $0.key < $1.key }) {
-            if !SystemFile.exists(paths.cursor(name)) { try writeCursor(name, watermark) }
+            if !fileSystem.exists(paths.cursor(name)) { try writeCursor(name, watermark) }
         }
         ensureReserve(free: free ?? 0)
         scheduleMaintenance()
@@ -138,12 +147,13 @@ public final class Outbox: Sendable {
     /// Opens the outbox on a thread of its own: recovery reads every segment,
     /// which must not block Swift's cooperative pool.
     public static func open(
-        directory: String, configuration: OutboxConfiguration, logger: Logger = Logger(label: "cibridge.outbox")
+        directory: String, configuration: OutboxConfiguration, logger: Logger = Logger(label: "cibridge.outbox"),
+        fileSystem: any OutboxFileSystem = PosixFileSystem()
     ) async throws(OutboxError) -> Outbox {
         let result: Result<Outbox, OutboxError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do throws(OutboxError) {
-                    continuation.resume(returning: .success(try Outbox(directory: directory, configuration: configuration, logger: logger)))
+                    continuation.resume(returning: .success(try Outbox(directory: directory, configuration: configuration, logger: logger, fileSystem: fileSystem)))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
@@ -310,7 +320,7 @@ public final class Outbox: Sendable {
 
     /// `fdatasync`, and on failure refuse every later append: after a failed sync
     /// the kernel may have dropped the dirty pages, so "written" no longer means anything.
-    private func syncOrFail(_ file: SystemFile) throws(OutboxError) {
+    private func syncOrFail(_ file: any OutboxFile) throws(OutboxError) {
         do {
             try file.syncData()
         } catch {
@@ -327,7 +337,7 @@ public final class Outbox: Sendable {
         }
         guard schedule else { return }
         io.asyncAfter(deadline: .now() + .milliseconds(milliseconds)) {
-            let file = self.state.withLock { s -> SystemFile in
+            let file = self.state.withLock { s -> any OutboxFile in
                 s.syncScheduled = false
                 return s.segments[s.segments.count - 1].file
             }
@@ -341,10 +351,13 @@ public final class Outbox: Sendable {
     }
 
     /// Closes `segment` and starts a new one whose first record will be `base`.
+    /// Both syncs are fatal when they fail, like the group commit's: records
+    /// written before may be gone from the page cache.
     private func rotate(after segment: Segment, base: UInt64) throws(OutboxError) -> Segment {
-        try segment.file.syncData()
-        let next = try Segment.create(directory: paths.segments, base: base)
-        try SystemFile.syncDirectory(paths.segments)
+        try syncOrFail(segment.file)
+        let next = try Segment.create(directory: paths.segments, base: base, fileSystem: fileSystem)
+        try syncOrFail(next.file)
+        try fileSystem.syncDirectory(paths.segments)
         state.withLock { s in
             s.segments.append(next)
             s.totalBytes += Segment.headerSize

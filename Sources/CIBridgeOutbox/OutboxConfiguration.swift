@@ -28,6 +28,9 @@ public struct OutboxConfiguration: Sendable, Hashable {
     public var retry: RetryPolicy
     /// At most this many records handed to one sink and not yet acknowledged.
     public var maxInFlightPerSink: Int
+    /// How often cursors are persisted and delivered segments deleted, in
+    /// milliseconds. Tests shorten it to crowd more of both between power cuts.
+    public var maintenanceMilliseconds: Int = 200
 
     public init(
         sinks: [String],

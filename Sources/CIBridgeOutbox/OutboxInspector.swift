@@ -13,17 +13,21 @@ public struct OutboxInspector: Sendable {
     /// the last segment's newest frame can look cut short: that is not damage.)
     public let pendingRepairs: [String]
 
-    public init(directory: String) throws(OutboxError) {
+    let fileSystem: any OutboxFileSystem
+
+    /// Reads the outbox in `directory` through `fileSystem`.
+    public init(directory: String, fileSystem: any OutboxFileSystem = PosixFileSystem()) throws(OutboxError) {
         let paths = OutboxPaths(directory: directory)
-        guard SystemFile.exists(paths.segments) else {
+        guard fileSystem.exists(paths.segments) else {
             throw OutboxError(.notAnOutbox, "\(directory) is not an outbox (no segments/ directory)")
         }
         self.directory = directory
-        let names = Set(paths.sinks(in: paths.cursors, suffix: CursorFile.suffix))
-            .union(paths.sinks(in: paths.deadLetters, suffix: DeadLetterLog.suffix))
+        self.fileSystem = fileSystem
+        let names = Set(paths.sinks(in: paths.cursors, suffix: CursorFile.suffix, fileSystem: fileSystem))
+            .union(paths.sinks(in: paths.deadLetters, suffix: DeadLetterLog.suffix, fileSystem: fileSystem))
         let sinks = names.filter(Outbox.isValidSinkName).sorted()
         let recovered = try Outbox.recover(
-            directory: directory, configuration: OutboxConfiguration(sinks: sinks), repair: false)
+            directory: directory, configuration: OutboxConfiguration(sinks: sinks), repair: false, fileSystem: fileSystem)
         self.sinks = sinks
         self.segments = recovered.segments
         self.watermarks = recovered.watermarks
@@ -64,7 +68,7 @@ public struct OutboxInspector: Sendable {
     public func deadLetters(sink: String? = nil) throws(OutboxError) -> [DeadLetter] {
         var all: [DeadLetter] = []
         for name in sinks where sink == nil || sink == name {
-            all += try Outbox.readDeadLetters(directory: directory, sink: name)
+            all += try Outbox.readDeadLetters(directory: directory, sink: name, fileSystem: fileSystem)
         }
         return all
     }

@@ -12,6 +12,9 @@ public struct RecoveryReport: Sendable, Hashable {
     /// Segments and records found.
     public var segments = 0
     public var records = 0
+    /// The outbox directory did not exist: this is a new, empty outbox. If one
+    /// was expected here (a restart), its state is gone: say so loudly.
+    public var created = false
     /// One line per repair, for the log.
     public var notes: [String] = []
 }

@@ -9,7 +9,7 @@ struct Segment: Sendable {
     static let suffix = ".seg"
 
     let baseSequence: UInt64
-    let file: SystemFile
+    let file: any OutboxFile
     /// Where the next frame goes (the file's valid length).
     var endOffset: Int64
     /// Offsets of the records, indexed by `sequence - baseSequence`; `UInt32.max` marks a gap.
@@ -38,13 +38,12 @@ struct Segment: Sendable {
         return header
     }
 
-    /// Creates an empty segment file (header written and synced; the caller syncs the directory).
-    static func create(directory: String, base: UInt64) throws(OutboxError) -> Segment {
+    /// Creates an empty segment file with its header written; the caller syncs it and the directory.
+    static func create(directory: String, base: UInt64, fileSystem: any OutboxFileSystem) throws(OutboxError) -> Segment {
         let path = directory + "/" + fileName(base: base)
-        let file = try SystemFile.open(path, create: true)
+        let file = try fileSystem.open(path, create: true)
         try file.truncate(to: 0)
         try file.write(header(base: base), at: 0)
-        try file.syncData()
         return Segment(baseSequence: base, file: file, endOffset: headerSize)
     }
 

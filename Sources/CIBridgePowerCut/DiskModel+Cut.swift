@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension DiskModel {
+    /// Turns the real files into one state a disk could hold after losing
+    /// power now, chosen with `random`:
+    /// - each file with unsynced changes keeps none of them, all of them, or
+    ///   those before a torn write, of which it keeps a prefix cut at any byte;
+    /// - the unsynced directory changes after a random point are undone, newest
+    ///   first (a journal keeps a prefix of them).
+    ///
+    /// `strict` picks the worst state instead: nothing unsynced survives.
+    mutating func cut(strict: Bool, using random: inout some RandomNumberGenerator) -> CutReport {
+        var report = CutReport()
+        let paths = Dictionary(identities.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+        for (id, file) in files.sorted(by: { $0.key < $1.key }) where !file.pending.isEmpty {
+            guard let durable = file.durable, let path = paths[id] else { continue }
+            var contents = durable
+            let kept: Int
+            var tear = false
+            switch strict ? 0 : Int.random(in: 0..<3, using: &random) {
+            case 0:
+                kept = 0
+                report.filesDropped += 1
+            case 1:
+                kept = file.pending.count
+                report.filesKept += 1
+            default:
+                kept = Int.random(in: 0..<file.pending.count, using: &random)
+                tear = true
+                report.filesTorn += 1
+            }
+            for change in file.pending.prefix(kept) { Self.apply(change, to: &contents) }
+            if tear, case .write(let offset, let bytes) = file.pending[kept], !bytes.isEmpty {
+                let torn = Int.random(in: 0..<bytes.count, using: &random)
+                Self.apply(.write(offset: offset, bytes: Array(bytes.prefix(torn))), to: &contents)
+            }
+            Self.overwrite(path, with: contents)
+        }
+        let keep = entries.isEmpty || strict ? 0 : Int.random(in: 0...entries.count, using: &random)
+        report.entriesKept = keep
+        report.entriesUndone = entries.count - keep
+        for entry in entries[keep...].reversed() { Self.undo(entry.change) }
+        for entry in entries[..<keep] { Self.dropBackups(of: entry.change) }
+        entries = []
+        files = [:]
+        identities = [:]
+        return report
+    }
+
+    static func overwrite(_ path: String, with contents: [UInt8]) {
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var done = 0
+        while done < contents.count {
+            let written = contents.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+            if written <= 0 { return }
+            done += written
+        }
+    }
+
+    static func undo(_ change: EntryChange) {
+        switch change {
+        case .created(let path):
+            unlink(path)
+        case .madeDirectory(let path):
+            removeTree(path)
+        case .renamed(let from, let to, let backup):
+            rename(to, from)
+            if let backup {
+                link(backup, to)
+                unlink(backup)
+            }
+        case .removed(let path, let backup):
+            link(backup, path)
+            unlink(backup)
+        }
+    }
+
+    static func removeTree(_ path: String) {
+        if let dir = opendir(path) {
+            var names: [String] = []
+            while let entry = readdir(dir) {
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(dir)
+            for name in names { removeTree(path + "/" + name) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CIBridgeOutbox
+
+/// A file opened through ``PowerCutFileSystem``: the real file, with every
+/// change recorded in the layer's model, and faults injected per its plan.
+final class PowerCutFile: OutboxFile {
+    let real: any OutboxFile
+    let system: PowerCutFileSystem
+    var path: String { real.path }
+
+    init(real: any OutboxFile, system: PowerCutFileSystem) {
+        self.real = real
+        self.system = system
+    }
+
+    /// The file's identity in the model, following renames.
+    private func identity(_ s: inout PowerCutFileSystem.State) -> Int {
+        // A file is changed only under the name it was opened with, or the one
+        // it was renamed to (a cursor's temporary file is written before its rename).
+        s.model.identity(of: path)
+    }
+
+    func writeSome(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(OutboxError) -> Int {
+        try system.state.withLock { s throws(OutboxError) in
+            try s.beforeChange("pwrite", path)
+            var count = bytes.count
+            var failure: OutboxError?
+            if count > 0 && Double.random(in: 0..<1, using: &s.random) < s.faults.noSpace {
+                count = Int.random(in: 0..<count, using: &s.random)
+                failure = OutboxError.system("pwrite", path, code: ENOSPC)
+                s.counts.noSpace += 1
+            } else if count > 1 && Double.random(in: 0..<1, using: &s.random) < s.faults.shortWrite {
+                count = Int.random(in: 1..<count, using: &s.random)
+                s.counts.shortWrites += 1
+            }
+            let id = identity(&s)
+            s.model.load(id, from: PosixReadable(file: real))
+            let part = UnsafeRawBufferPointer(rebasing: bytes[..<count])
+            let written = count > 0 ? try real.writeSome(part, at: offset) : 0
+            s.model.record(.write(offset: offset, bytes: Array(part[..<written])), on: id)
+            if let failure { throw failure }
+            return written
+        }
+    }
+
+    func read(count: Int, at offset: Int64) throws(OutboxError) -> [UInt8] {
+        try system.state.withLock { s throws(OutboxError) in
+            try s.checkPower("pread", path)
+            return try real.read(count: count, at: offset)
+        }
+    }
+
+    func syncData() throws(OutboxError) {
+        try system.state.withLock { s throws(OutboxError) in
+            try s.beforeChange("fdatasync", path)
+            let site = SyncSite.of(path, isDirectory: false, root: system.root)
+            if site == .segmentData && Double.random(in: 0..<1, using: &s.random) < s.faults.syncFailure {
+                // The kernel may have dropped the dirty pages: what was written stays unsynced.
+                s.counts.syncFailures += 1
+                throw OutboxError.system("fdatasync", path, code: EIO)
+            }
+            guard s.ignored != site else { return }
+            s.model.synced(identity(&s))
+        }
+    }
+
+    func truncate(to size: Int64) throws(OutboxError) {
+        try system.state.withLock { s throws(OutboxError) in
+            try s.beforeChange("ftruncate", path)
+            let id = identity(&s)
+            s.model.load(id, from: PosixReadable(file: real))
+            try real.truncate(to: size)
+            s.model.record(.truncate(size), on: id)
+        }
+    }
+
+    func size() throws(OutboxError) -> Int64 {
+        try system.state.withLock { s throws(OutboxError) in
+            try s.checkPower("fstat", path)
+            return try real.size()
+        }
+    }
+
+    func tryLockExclusive() throws(OutboxError) -> Bool {
+        try system.state.withLock { s throws(OutboxError) in
+            try s.checkPower("flock", path)
+            let locked = try real.tryLockExclusive()
+            if locked { s.locked.append(PosixLockHolder(file: real)) }
+            return locked
+        }
+    }
+
+    func unlock() {
+        system.state.withLock { s in
+            if !s.poweredOff { real.unlock() }
+        }
+    }
+}
