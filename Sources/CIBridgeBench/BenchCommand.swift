@@ -5,6 +5,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cibridge-bench",
         abstract: "cibridge benchmarks. Build with -c release; numbers are printed, never asserted.",
-        subcommands: [DecodeBenchmark.self, OutboxBenchmark.self, KafkaDrainBenchmark.self, RedisDrainBenchmark.self, BareHTTPTarget.self, OutboxCrashWriter.self]
+        subcommands: [
+            DecodeBenchmark.self, OutboxBenchmark.self, KafkaDrainBenchmark.self, RedisDrainBenchmark.self, BareHTTPTarget.self,
+            OutboxCrashWriter.self, PowerCutCommand.self,
+        ]
     )
 }

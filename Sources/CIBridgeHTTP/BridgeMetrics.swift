@@ -62,6 +62,13 @@ public struct BridgeMetrics: Sendable {
     /// A callback was answered (by the route, or with 408 by ``RequestDeadline``).
     func record(_ outcome: CallbackOutcome) {
         outcomes.counter(result: outcome.code, status: Int(outcome.status.code)).increment()
+        if outcome.isRefusal { outcomes.refused(reason: outcome.code).increment() }
+    }
+
+    /// A refused body could not be kept in the quarantine: it may be lost too.
+    func recordQuarantineFailure() {
+        quarantineErrors.increment()
+        outcomes.refused(reason: "quarantine_error").increment()
     }
 
     /// The Prometheus text of every metric.

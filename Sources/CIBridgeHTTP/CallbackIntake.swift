@@ -86,7 +86,7 @@ public struct CallbackIntake: Sendable {
             metadata["quarantined"] = "\(kept ?? "no (quarantine full)")"
             logger.warning("callback refused", metadata: tagged(metadata))
         } catch let failure {
-            metrics?.quarantineErrors.increment()
+            metrics?.recordQuarantineFailure()
             metadata["quarantined"] = "no (\(failure.code))"
             metadata["quarantine_error"] = "\(failure.message)"
             logger.error("callback refused; its body could not be quarantined", metadata: tagged(metadata))

@@ -32,6 +32,17 @@ public enum CallbackOutcome: Sendable, Equatable {
     /// The body did not arrive within `http.read_timeout` of the request's head.
     case requestTimeout(milliseconds: Int)
 
+    /// Whether the callback may be lost at the source: nothing of it is stored
+    /// (neither in the outbox nor, for an unreadable body, in the quarantine).
+    /// No Tencent document says that Tencent sends a refused callback again, so
+    /// every such answer counts in `cibridge_callbacks_refused_total`.
+    public var isRefusal: Bool {
+        switch self {
+        case .accepted, .testPing, .undecodable: false
+        case .outboxRefused, .outboxFailed, .unauthorized, .forbidden, .unsupportedMediaType, .bodyTooLarge, .requestTimeout: true
+        }
+    }
+
     /// The stable reason code: the `status` (or `error`) member of the answer and
     /// the `result` label of `cibridge_callbacks_total`.
     public var code: String {

@@ -16,6 +16,8 @@ final class OutcomeCounters: Sendable {
     /// dictionary look-up, and to insert a counter the first time an outcome
     /// occurs; nothing else happens under it.
     private let counters = Mutex<[Key: Metrics.Counter]>([:])
+    /// `cibridge_callbacks_refused_total` per reason, the same way.
+    private let refusals = Mutex<[String: Metrics.Counter]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory
@@ -28,6 +30,15 @@ final class OutcomeCounters: Sendable {
             let counter = Metrics.Counter(
                 label: "cibridge_callbacks_total", dimensions: [("result", result), ("status", String(status))], factory: factory)
             counters[key] = counter
+            return counter
+        }
+    }
+
+    func refused(reason: String) -> Metrics.Counter {
+        refusals.withLock { counters in
+            if let counter = counters[reason] { return counter }
+            let counter = Metrics.Counter(label: "cibridge_callbacks_refused_total", dimensions: [("reason", reason)], factory: factory)
+            counters[reason] = counter
             return counter
         }
     }

@@ -355,7 +355,6 @@ extension Outbox {
 
     func appendDeadLetterFrame(_ frame: [UInt8], sink: String) throws(OutboxError) {
         let path = paths.deadLetterLog(sink)
-        let existed = fileSystem.exists(path)
         let file = try fileSystem.open(path, create: true)
         let size = try file.size()
         do {
@@ -367,6 +366,10 @@ extension Outbox {
             throw error
         }
         try file.syncData()
-        if !existed { try fileSystem.syncDirectory(paths.deadLetters) }
+        // Every time, not only when this call created the log: a call that created
+        // it and then failed (a full disk) left an entry no sync has covered, and a
+        // power cut would take the log with every dead letter written to it since.
+        // Dead letters are rare; one more fsync each is cheap.
+        try fileSystem.syncDirectory(paths.deadLetters)
     }
 }

@@ -87,14 +87,19 @@ extension Outbox {
         }
     }
 
-    /// Deletes whole segments that every sink has passed (by persisted cursor, so
-    /// a crash cannot resurrect a cursor pointing into a deleted segment) and that
-    /// retention no longer protects. The active segment is never deleted. Over
-    /// `maxBytes`, delivered segments go regardless of retention.
+    /// Deletes whole segments that every sink has passed and that retention no
+    /// longer protects. The active segment is never deleted. Over `maxBytes`,
+    /// delivered segments go regardless of retention.
+    ///
+    /// "Passed" by both the persisted cursor (so a crash cannot resurrect a
+    /// cursor pointing into a deleted segment) and the one in memory (a rewind
+    /// moves that back at once, before its cursor is written: deleting by the
+    /// persisted one alone took the records it was about to deliver again).
     func collectGarbage(now: Int64) throws(OutboxError) {
         let doomed = state.withLock { s -> [Segment] in
             guard s.segments.count > 1 else { return [] }
-            let done = s.persistedWatermarks.values.min() ?? (s.segments.last!.baseSequence - 1)
+            let inMemory = s.sinks.values.map(\.watermark).min() ?? .max
+            let done = min(s.persistedWatermarks.values.min() ?? (s.segments.last!.baseSequence - 1), inMemory)
             var deliveredBytes: Int64 = 0
             for segment in s.segments.dropLast() where segment.recordCount == 0 || segment.lastSequence <= done {
                 deliveredBytes += segment.bytes

@@ -73,6 +73,14 @@ extension Outbox {
                 segment.index(sequence: frame.sequence, offset: frame.offset, appendTime: frame.appendTime, size: frame.size)
                 if !frame.routing.isEmpty { routed.append(RoutedRecord(sequence: frame.sequence, sinks: frame.routing)) }
             }
+            if repair && segment.recordCount == 0 && name != names.last {
+                // An empty segment before others holds nothing: a rotation that failed
+                // half-way left it. Kept, it would pass for the oldest record kept.
+                try fileSystem.remove(path)
+                directoryChanged = true
+                report.notes.append("\(name): empty and not the last segment: removed")
+                continue
+            }
             last = max(last, segment.recordCount > 0 ? segment.lastSequence : base &- 1)
             report.records += segment.recordCount
             segments.append(segment)

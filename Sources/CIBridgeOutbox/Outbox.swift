@@ -355,7 +355,15 @@ public final class Outbox: Sendable {
     /// written before may be gone from the page cache.
     private func rotate(after segment: Segment, base: UInt64) throws(OutboxError) -> Segment {
         try syncOrFail(segment.file)
-        let next = try Segment.create(directory: paths.segments, base: base, fileSystem: fileSystem)
+        let next: Segment
+        do {
+            next = try Segment.create(directory: paths.segments, base: base, fileSystem: fileSystem)
+        } catch {
+            // A file with half a header (a full disk) would otherwise stay behind,
+            // outside the log, until the next start.
+            try? fileSystem.remove(paths.segment(base: base))
+            throw error
+        }
         try syncOrFail(next.file)
         try fileSystem.syncDirectory(paths.segments)
         state.withLock { s in

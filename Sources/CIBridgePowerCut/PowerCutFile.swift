@@ -35,6 +35,7 @@ final class PowerCutFile: OutboxFile {
                 count = Int.random(in: 1..<count, using: &s.random)
                 s.counts.shortWrites += 1
             }
+            s.note("\(count) of \(bytes.count) bytes at \(offset)\(failure == nil ? "" : ", then ENOSPC")")
             let id = identity(&s)
             s.model.load(id, from: PosixReadable(file: real))
             let part = UnsafeRawBufferPointer(rebasing: bytes[..<count])
@@ -59,6 +60,7 @@ final class PowerCutFile: OutboxFile {
             if site == .segmentData && Double.random(in: 0..<1, using: &s.random) < s.faults.syncFailure {
                 // The kernel may have dropped the dirty pages: what was written stays unsynced.
                 s.counts.syncFailures += 1
+                s.note("EIO")
                 throw OutboxError.system("fdatasync", path, code: EIO)
             }
             guard s.ignored != site else { return }
@@ -71,6 +73,7 @@ final class PowerCutFile: OutboxFile {
             try s.beforeChange("ftruncate", path)
             let id = identity(&s)
             s.model.load(id, from: PosixReadable(file: real))
+            s.note("to \(size) bytes")
             try real.truncate(to: size)
             s.model.record(.truncate(size), on: id)
         }

@@ -40,20 +40,35 @@ public final class PowerCutFileSystem: OutboxFileSystem {
         /// Calls that change the disk until an armed cut (``armCut(afterCalls:)``).
         var countdown: Int?
         var lastCut: CutReport?
+        /// Called, under the lock, right after an armed cut.
+        var onCut: (@Sendable (CutReport) -> Void)?
 
         /// Fails `call` with EIO once the power is off.
         func checkPower(_ call: String, _ path: String) throws(OutboxError) {
             if poweredOff { throw OutboxError.system(call, path, code: EIO) }
         }
 
+        /// Every call that changes the disk, with what it did, when tracing.
+        var trace: [String]?
+
+        /// Adds to the last traced call what it did.
+        mutating func note(_ outcome: String) {
+            if trace != nil { trace!.append("    " + outcome) }
+        }
+
         /// Before a call that changes the disk: fails it with EIO once the power
         /// is off, or cuts the power first when an armed cut is due.
         mutating func beforeChange(_ call: String, _ path: String) throws(OutboxError) {
+            if trace != nil {
+                let name = path.hasPrefix(model.root + "/") ? String(path.dropFirst(model.root.count + 1)) : path
+                trace!.append("\(call) \(name)\(poweredOff ? " (power off)" : "")")
+            }
             if let remaining = countdown {
                 if remaining <= 1 {
                     cut(strict: false)
                     let site = SyncSite.of(path, isDirectory: call == "fsync" || call == "mkdir", root: model.root)
                     lastCut?.landedBefore = "\(call) (\(site))"
+                    if let onCut, let lastCut { onCut(lastCut) }
                 } else {
                     countdown = remaining - 1
                 }
@@ -83,12 +98,15 @@ public final class PowerCutFileSystem: OutboxFileSystem {
     }
 
     /// A layer over the outbox at `root`, its backups in `backups` (created, emptied).
-    public init(root: String, backups: String, seed: UInt64, faults: FaultPlan = .none, ignoring ignored: SyncSite? = nil) throws(OutboxError) {
+    /// `tracing` keeps every call that changes the disk (``trace``), to explain a finding.
+    public init(
+        root: String, backups: String, seed: UInt64, faults: FaultPlan = .none, ignoring ignored: SyncSite? = nil, tracing: Bool = false
+    ) throws(OutboxError) {
         self.root = root
         self.backups = backups
         DiskModel.removeTree(backups)
         try real.makeDirectory(backups)
-        state = Mutex(State(model: DiskModel(root: root, backups: backups), random: SeededGenerator(seed: seed), faults: faults, ignored: ignored))
+        state = Mutex(State(model: DiskModel(root: root, backups: backups), random: SeededGenerator(seed: seed), faults: faults, ignored: ignored, trace: tracing ? [] : nil))
     }
 
     /// Turns injected errors on or off (off while an outbox recovers: a start
@@ -102,6 +120,8 @@ public final class PowerCutFileSystem: OutboxFileSystem {
         state.withLock { $0.ignored = site }
     }
 
+    /// The calls that changed the disk, in order, when made with `tracing`.
+    public var trace: [String] { state.withLock { $0.trace ?? [] } }
     public var faultCounts: FaultCounts { state.withLock { $0.counts } }
 
     /// Cuts the power: the files become one post-crash state (with `strict`,
@@ -114,8 +134,13 @@ public final class PowerCutFileSystem: OutboxFileSystem {
     /// Cuts the power just before the `calls`-th call from now that changes
     /// the disk (write, truncate, sync, create, rename, remove, mkdir): a cut
     /// that lands inside whatever the outbox is doing then.
-    public func armCut(afterCalls calls: Int) {
-        state.withLock { $0.countdown = max(1, calls) }
+    /// `then` runs right after that cut, still under the layer's lock, so no
+    /// other call gets in between (a process can end itself there).
+    public func armCut(afterCalls calls: Int, then: (@Sendable (CutReport) -> Void)? = nil) {
+        state.withLock { s in
+            s.countdown = max(1, calls)
+            s.onCut = then
+        }
     }
 
     /// Whether the power is off (a cut happened).

@@ -2,10 +2,23 @@ import CIBridgeOutbox
 
 extension PowerCutRun {
     /// Checks the recovered outbox in `directory` against the ledger.
-    func check(_ directory: String, ledger: RunLedger, into report: inout PowerCutReport, after cut: Int) {
+    func check(
+        _ directory: String, ledger: RunLedger, into report: inout PowerCutReport, after cut: Int, recovery: RecoveryReport,
+        cut cutReport: CutReport?
+    ) {
+        let before = report.failures
+        defer {
+            // What a finding needs to be understood: the log's shape, the cut, the repairs.
+            if report.failures > before, let records = try? OutboxInspector(directory: directory).records() {
+                let sequences = records.map(\.sequence)
+                report.findings.append(
+                    "seed \(seed), after cut \(cut): log holds \(sequences.count) records, \(sequences.first ?? 0)...\(sequences.last ?? 0); "
+                        + "cut \(cutReport?.summary ?? "-") before \(cutReport?.landedBefore ?? "-"); recovery: \(recovery.notes)")
+            }
+        }
         let truth = ledger.snapshot()
         func finding(_ line: String) {
-            if report.findings.count < 10 { report.findings.append("seed \(seed), after cut \(cut): \(line)") }
+            if report.findings.count < 6 { report.findings.append("seed \(seed), after cut \(cut): \(line)") }
         }
         let inspector: OutboxInspector
         let records: [OutboxRecord]
@@ -43,7 +56,10 @@ extension PowerCutRun {
             let delivered = truth.delivered[sink] ?? []
             for (sequence, appended) in truth.acknowledged where appended.routing.isEmpty || appended.routing.contains(sink) {
                 if sequence > watermark {
-                    if present[sequence] == nil {
+                    // Absent is fine only for a record this sink already had: deleted
+                    // once every sink had it, and then a rewind moved the cursor back
+                    // (a rewind delivers again what is still kept).
+                    if present[sequence] == nil && !delivered.contains(sequence) && !deadLetters.contains(sequence) {
                         report.lost += 1
                         finding("acknowledged record \(sequence) is gone; \(sink)'s cursor is at \(watermark)")
                     }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CIBridgeOutbox
 import Logging
+import Foundation
 
 /// One model-based power-cut run (docs/reliability.md, "Power cuts").
 ///
@@ -28,8 +29,10 @@ public struct PowerCutRun: Sendable {
     public var faults: FaultPlan
     /// A sync to leave out, as if deleted from the code.
     public var ignoring: SyncSite?
-    /// An empty directory of its own.
+    /// A directory of its own, empty or not yet made (its parent must exist).
     public var directory: String
+    /// On a finding, write every disk call of the run to standard error.
+    public var tracing = false
 
     public init(seed: UInt64, directory: String, cuts: Int = 8, operations: Int = 40, faults: FaultPlan = .none, ignoring: SyncSite? = nil) {
         self.seed = seed
@@ -60,11 +63,14 @@ public struct PowerCutRun: Sendable {
         let ledger = RunLedger()
         let outboxDirectory = directory + "/outbox"
         let quiet = Logger(label: "cibridge.powercut") { _ in SwiftLogNoOpLogHandler() }
+        mkdir(directory, 0o750)
+        var lastCut: CutReport?
+        var trace: [String] = []
         for epoch in 0...cuts {
             let fileSystem: PowerCutFileSystem
             do {
                 fileSystem = try PowerCutFileSystem(
-                    root: outboxDirectory, backups: directory + "/backups", seed: random.next(), ignoring: ignoring)
+                    root: outboxDirectory, backups: directory + "/backups", seed: random.next(), ignoring: ignoring, tracing: tracing)
             } catch {
                 report.recoveryFailures += 1
                 report.findings.append("seed \(seed): cannot set up the layer: \(error)")
@@ -83,7 +89,13 @@ public struct PowerCutRun: Sendable {
                     report.damagedCursors += outbox.recovery.resetCursors.count
                     report.findings.append("seed \(seed), after cut \(epoch): damaged cursors \(outbox.recovery.resetCursors)")
                 }
-                check(outboxDirectory, ledger: ledger, into: &report, after: epoch)
+                let failuresBefore = report.failures
+                check(outboxDirectory, ledger: ledger, into: &report, after: epoch, recovery: outbox.recovery, cut: lastCut)
+                if tracing && report.failures > failuresBefore {
+                    // Every disk call since the run began, for whoever explains the finding.
+                    let text = (["trace of seed \(seed) up to cut \(epoch):"] + trace).joined(separator: "\n") + "\n"
+                    FileHandle.standardError.write(Data(text.utf8))
+                }
             }
             if epoch == cuts {
                 await outbox.close()
@@ -93,6 +105,8 @@ public struct PowerCutRun: Sendable {
             fileSystem.setFaults(faults)
             let deliveries = await work(on: outbox, ledger: ledger, random: &random, fileSystem: fileSystem)
             let cut = fileSystem.cutPower()
+            lastCut = cut
+            if tracing { trace += fileSystem.trace + ["== cut \(epoch + 1): \(cut.summary), before \(cut.landedBefore ?? "no call")"] }
             deliveries.cancel()
             await deliveries.value
             report.powerCuts += 1

@@ -1,5 +1,6 @@
-import CIBridgeOutbox
+@testable import CIBridgeOutbox
 import CIBridgeTestSupport
+import Dispatch
 import Foundation
 import Testing
 
@@ -227,6 +228,38 @@ struct OutboxDeliveryTests {
         // The log goes on where it was.
         #expect(try await outbox.append([entry(99)]) == [41])
         await outbox.close()
+    }
+
+    @Test("A rewind keeps what it will deliver again: deletion also waits for the cursor in memory")
+    func rewindHoldsSegments() async throws {
+        // Found by the power-cut run: segments were deleted by the persisted cursors
+        // alone, so a deletion between a rewind and the write of its cursor took the
+        // records the rewind was about to deliver again.
+        let dir = try TemporaryDirectory("outbox")
+        defer { dir.remove() }
+        let outbox = try open(dir) {
+            $0.segmentBytes = 8 * 1024
+            $0.retentionSeconds = 0
+            $0.maintenanceMilliseconds = 600_000
+        }
+        for n in 0..<40 { _ = try await outbox.append([entry(n, size: 1000)]) }
+        for record in try await outbox.take(40, from: "s") { outbox.ack("s", record.sequence) }
+        outbox.persistCursors()
+        // Hold the I/O queue: the rewind's cursor write waits behind it, as it can behind a group commit.
+        let gate = DispatchSemaphore(value: 0)
+        outbox.io.async { gate.wait() }
+        let rewind = Task { try await outbox.rewind("s", toSequence: 1) }
+        while outbox.status().sinks.first?.watermark != 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let segments = dir.files("segments").count
+        try outbox.collectGarbage(now: Outbox.nowMilliseconds() + 1)
+        #expect(dir.files("segments").count == segments)
+        gate.signal()
+        try await rewind.value
+        await outbox.close()
+        // After a restart (nothing in memory), the rewind's records are all there to deliver.
+        let reopened = try open(dir)
+        #expect(try await reopened.take(40, from: "s").map(\.sequence) == Array(1...40))
+        await reopened.close()
     }
 
     @Test("Delivered records are kept for the retention window and can be replayed")

@@ -81,6 +81,52 @@ struct PowerCutTests {
         await outbox.close()
     }
 
+    @Test("A dead-letter log created by a write that failed is synced into its directory by the next write")
+    func deadLetterLogEntry() async throws {
+        let scratch = try TemporaryDirectory("powercut")
+        defer { scratch.remove() }
+        let directory = scratch.file("outbox")
+        let layer = try PowerCutFileSystem(root: directory, backups: scratch.file("backups"), seed: 6)
+        let outbox = try await Outbox.open(
+            directory: directory, configuration: OutboxConfiguration(sinks: ["s"], minFreeBytes: 0), logger: Self.quiet, fileSystem: layer)
+        _ = try await outbox.append([entry(1), entry(2)])
+        let records = try await outbox.take(2, from: "s")
+        // The first dead letter creates the log, then the disk is full.
+        layer.setFaults(FaultPlan(noSpace: 1))
+        await #expect(throws: OutboxError.self) { try await outbox.deadLetter("s", records[0].sequence, reason: "first") }
+        layer.setFaults(.none)
+        #expect(try await outbox.deadLetter("s", records[1].sequence, reason: "second"))
+        layer.cutPower(strict: true)
+        await outbox.close()
+        #expect(try OutboxInspector(directory: directory).deadLetters(sink: "s").map(\.reason) == ["second"])
+    }
+
+    @Test("A rotation that fails on a full disk leaves no half-made segment, and recovery drops one it finds")
+    func failedRotation() async throws {
+        let scratch = try TemporaryDirectory("powercut")
+        defer { scratch.remove() }
+        let directory = scratch.file("outbox")
+        let layer = try PowerCutFileSystem(root: directory, backups: scratch.file("backups"), seed: 7)
+        var configuration = OutboxConfiguration(sinks: ["s"], segmentBytes: 1024, minFreeBytes: 0)
+        configuration.maintenanceMilliseconds = 600_000
+        let outbox = try await Outbox.open(directory: directory, configuration: configuration, logger: Self.quiet, fileSystem: layer)
+        _ = try await outbox.append([entry(1, size: 600)])
+        // The next append needs a new segment; the disk is full while it is made.
+        layer.setFaults(FaultPlan(noSpace: 1))
+        await #expect(throws: OutboxError.self) { try await outbox.append([entry(2, size: 600)]) }
+        layer.setFaults(.none)
+        #expect(try await outbox.append([entry(3, size: 600)]) == [3])
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/segments").sorted()
+        #expect(names == [Segment.fileName(1), Segment.fileName(3)])
+        await outbox.close()
+        // One left by a crash (half a header, before the last segment) is removed at the next start.
+        FileManager.default.createFile(atPath: directory + "/segments/" + Segment.fileName(2), contents: Data("CIBR".utf8))
+        let reopened = try await Outbox.open(directory: directory, configuration: configuration, logger: Self.quiet)
+        #expect(reopened.status().firstSequence == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/segments").sorted() == names)
+        await reopened.close()
+    }
+
     /// Keeps one refused body through the layer, cuts the power strictly,
     /// and returns the body file's bytes afterwards (`nil`: gone).
     static func keptBody(scratch: TemporaryDirectory, ignoring site: SyncSite? = nil) async throws -> [UInt8]? {
@@ -262,5 +308,12 @@ struct FsyncMattersTests {
         let scratch = try TemporaryDirectory("fsync")
         defer { scratch.remove() }
         #expect(try await PowerCutTests.keptBody(scratch: scratch, ignoring: .keptBodies) == nil)
+    }
+}
+
+/// Segment file names, as the outbox makes them.
+enum Segment {
+    static func fileName(_ base: UInt64) -> String {
+        String(repeating: "0", count: 20 - String(base).count) + String(base) + ".seg"
     }
 }

@@ -160,7 +160,7 @@ struct HostileInputTests {
                 while !stopped.load(ordering: .relaxed) {
                     let started = ContinuousClock.now
                     var answer = Self.post(port: port, path: path, n: n)
-                    // A transport error, not an answer (on a starved machine): send again, as Tencent does.
+                    // A transport error, not an answer (on a starved machine): this test client sends again (Tencent documents no such retry).
                     let resend = answer == "closed" || answer == "no answer"
                     if resend { answer = Self.post(port: port, path: path, n: n) }
                     let milliseconds = HostileInputTests.milliseconds(since: started)

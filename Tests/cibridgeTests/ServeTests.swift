@@ -102,6 +102,9 @@ struct ServeTests {
         #expect(metrics.contains(#"cibridge_callbacks_total{result="test_ping",status="200"} \#(pings)"#))
         #expect(metrics.contains(#"cibridge_callbacks_total{result="unauthorized",status="401"} 2"#))
         #expect(metrics.contains(#"cibridge_callbacks_total{result="forbidden_dtd",status="400"} 1"#))
+        // A 401 may lose the callback at the source; a 400's body is kept, so it is no refusal.
+        #expect(metrics.contains(#"cibridge_callbacks_refused_total{reason="unauthorized"} 2"#))
+        #expect(!metrics.contains(#"cibridge_callbacks_refused_total{reason="forbidden_dtd"}"#))
         #expect(metrics.contains(#"cibridge_sink_pending{sink="kafka"} 0"#))
         #expect(metrics.contains(#"cibridge_sink_published_total{sink="redis"}"#))
         #expect(metrics.contains("cibridge_http_request_duration_seconds_bucket"))

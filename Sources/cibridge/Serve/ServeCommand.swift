@@ -25,6 +25,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
+    /// A test hook (``DevPowerCut``): SIGUSR2 simulates a power cut on the outbox.
+    @Option(name: .customLong("dev-power-cut-seed"), help: .hidden)
+    var powerCutSeed: UInt64?
+
     func run() async throws {
         let configuration: BridgeConfiguration
         do {
@@ -34,11 +38,24 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let logger = makeLogger(configuration.log)
+        var fileSystem: any OutboxFileSystem = PosixFileSystem()
+        let powerCut = try powerCutSeed.map { try DevPowerCut(directory: configuration.outbox.directory, seed: $0) }
+        if let powerCut, let powerCutSeed {
+            fileSystem = powerCut.layer
+            logger.warning("test hook: SIGUSR2 cuts the power on the outbox", metadata: ["seed": "\(powerCutSeed)"])
+        }
         let outbox = try await Outbox.open(
             directory: configuration.outbox.directory, configuration: configuration.outboxConfiguration,
-            logger: Logger(label: "cibridge.outbox"))
+            logger: Logger(label: "cibridge.outbox"), fileSystem: fileSystem)
+        if outbox.recovery.created {
+            // Harmless on a first start; after a restart it means the earlier outbox
+            // (and whatever it held) is not where the configuration says.
+            logger.warning(
+                "outbox created: the directory did not exist, so this is a new, empty outbox; if this is a restart, the earlier one is gone",
+                metadata: ["dir": "\(configuration.outbox.directory)"])
+        }
         for note in outbox.recovery.notes { logger.warning("outbox recovery", metadata: ["note": "\(note)"]) }
-        let quarantine = try Quarantine(directory: configuration.outbox.directory + "/rejected")
+        let quarantine = try Quarantine(directory: configuration.outbox.directory + "/rejected", fileSystem: fileSystem)
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -76,6 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await outbox.close()
+        withExtendedLifetime(powerCut) {}
         logger.notice("stopped")
     }
 }
