@@ -76,7 +76,7 @@ public struct PowerCutRun: Sendable {
                 report.findings.append("seed \(seed): cannot set up the layer: \(error)")
                 break
             }
-            let outbox: Outbox
+            var outbox: Outbox
             do {
                 outbox = try await Self.open(outboxDirectory, fileSystem: fileSystem, logger: quiet)
             } catch {
@@ -85,6 +85,9 @@ public struct PowerCutRun: Sendable {
                 break
             }
             if epoch > 0 {
+                // Checked with the outbox closed: its maintenance would delete segments
+                // under the inspector's feet. Closing changes nothing a check reads.
+                await outbox.close()
                 if !outbox.recovery.resetCursors.isEmpty {
                     report.damagedCursors += outbox.recovery.resetCursors.count
                     report.findings.append("seed \(seed), after cut \(epoch): damaged cursors \(outbox.recovery.resetCursors)")
@@ -96,10 +99,14 @@ public struct PowerCutRun: Sendable {
                     let text = (["trace of seed \(seed) up to cut \(epoch):"] + trace).joined(separator: "\n") + "\n"
                     FileHandle.standardError.write(Data(text.utf8))
                 }
-            }
-            if epoch == cuts {
-                await outbox.close()
-                break
+                if epoch == cuts { break }
+                do {
+                    outbox = try await Self.open(outboxDirectory, fileSystem: fileSystem, logger: quiet)
+                } catch {
+                    report.recoveryFailures += 1
+                    report.findings.append("seed \(seed), after cut \(epoch): the outbox did not open again: \(error)")
+                    break
+                }
             }
             ledger.poweredOn()
             fileSystem.setFaults(faults)

@@ -13,15 +13,24 @@ import Testing
 struct PowerCutTests {
     static let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
+    /// An outbox at `directory` (default `scratch/outbox`) over a fresh power-cut layer.
+    static func open(
+        _ scratch: TemporaryDirectory, at directory: String? = nil, seed: UInt64, ignoring site: SyncSite? = nil,
+        configuration: OutboxConfiguration = OutboxConfiguration(sinks: ["s"], minFreeBytes: 0)
+    ) async throws -> (layer: PowerCutFileSystem, outbox: Outbox) {
+        let directory = directory ?? scratch.file("outbox")
+        let layer = try PowerCutFileSystem(root: directory, backups: scratch.file("backups"), seed: seed, ignoring: site)
+        let outbox = try await Outbox.open(directory: directory, configuration: configuration, logger: quiet, fileSystem: layer)
+        return (layer, outbox)
+    }
+
     /// Opens an outbox at `outbox` over a fresh layer, appends `count` records,
     /// cuts the power in the strict way (nothing unsynced survives), and
     /// returns how many records a plain reopen finds.
     static func survivors(
         outbox: String, scratch: TemporaryDirectory, count: Int = 3, ignoring site: SyncSite? = nil
     ) async throws -> Int {
-        let layer = try PowerCutFileSystem(root: outbox, backups: scratch.file("backups"), seed: 1, ignoring: site)
-        let opened = try await Outbox.open(
-            directory: outbox, configuration: OutboxConfiguration(sinks: ["s"], minFreeBytes: 0), logger: quiet, fileSystem: layer)
+        let (layer, opened) = try await open(scratch, at: outbox, seed: 1, ignoring: site)
         _ = try await opened.append((0..<count).map { entry($0) })
         layer.cutPower(strict: true)
         await opened.close()
@@ -86,9 +95,7 @@ struct PowerCutTests {
         let scratch = try TemporaryDirectory("powercut")
         defer { scratch.remove() }
         let directory = scratch.file("outbox")
-        let layer = try PowerCutFileSystem(root: directory, backups: scratch.file("backups"), seed: 6)
-        let outbox = try await Outbox.open(
-            directory: directory, configuration: OutboxConfiguration(sinks: ["s"], minFreeBytes: 0), logger: Self.quiet, fileSystem: layer)
+        let (layer, outbox) = try await Self.open(scratch, seed: 6)
         _ = try await outbox.append([entry(1), entry(2)])
         let records = try await outbox.take(2, from: "s")
         // The first dead letter creates the log, then the disk is full.
@@ -106,10 +113,9 @@ struct PowerCutTests {
         let scratch = try TemporaryDirectory("powercut")
         defer { scratch.remove() }
         let directory = scratch.file("outbox")
-        let layer = try PowerCutFileSystem(root: directory, backups: scratch.file("backups"), seed: 7)
         var configuration = OutboxConfiguration(sinks: ["s"], segmentBytes: 1024, minFreeBytes: 0)
         configuration.maintenanceMilliseconds = 600_000
-        let outbox = try await Outbox.open(directory: directory, configuration: configuration, logger: Self.quiet, fileSystem: layer)
+        let (layer, outbox) = try await Self.open(scratch, seed: 7, configuration: configuration)
         _ = try await outbox.append([entry(1, size: 600)])
         // The next append needs a new segment; the disk is full while it is made.
         layer.setFaults(FaultPlan(noSpace: 1))
@@ -149,10 +155,9 @@ struct PowerCutTests {
     /// the start, cuts the power strictly: the cursor's watermark afterwards.
     static func watermarkAfterRewind(scratch: TemporaryDirectory, ignoring site: SyncSite? = nil) async throws -> UInt64? {
         let directory = scratch.file("outbox")
-        let layer = try PowerCutFileSystem(root: directory, backups: scratch.file("backups"), seed: 5)
         var configuration = OutboxConfiguration(sinks: ["s"], minFreeBytes: 0)
         configuration.maintenanceMilliseconds = 5
-        let outbox = try await Outbox.open(directory: directory, configuration: configuration, logger: quiet, fileSystem: layer)
+        let (layer, outbox) = try await open(scratch, seed: 5, configuration: configuration)
         _ = try await outbox.append((0..<5).map { entry($0) })
         for record in try await outbox.take(5, from: "s") { outbox.ack("s", record.sequence) }
         let deadline = ContinuousClock.now + .seconds(5)
@@ -214,10 +219,7 @@ struct PowerCutTests {
     func fsyncgate() async throws {
         let scratch = try TemporaryDirectory("powercut")
         defer { scratch.remove() }
-        let layer = try PowerCutFileSystem(root: scratch.file("outbox"), backups: scratch.file("backups"), seed: 4)
-        let outbox = try await Outbox.open(
-            directory: scratch.file("outbox"), configuration: OutboxConfiguration(sinks: ["s"], minFreeBytes: 0), logger: Self.quiet,
-            fileSystem: layer)
+        let (layer, outbox) = try await Self.open(scratch, seed: 4)
         _ = try await outbox.append([entry(1)])
         layer.setFaults(FaultPlan(syncFailure: 1))
         await #expect(throws: OutboxError.self) { try await outbox.append([entry(2)]) }
@@ -229,7 +231,7 @@ struct PowerCutTests {
 
     // MARK: - The model-based run
 
-    /// Runs `seeds` power-cut runs in parallel directories; the summed report.
+    /// Runs `seeds` power-cut runs one after the other, each in a directory of its own; the summed report.
     static func run(seeds: Range<UInt64>, cuts: Int = 6, faults: FaultPlan = .none, ignoring site: SyncSite? = nil) async throws -> PowerCutReport {
         var total = PowerCutReport()
         for seed in seeds {
