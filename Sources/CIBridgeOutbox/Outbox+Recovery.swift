@@ -134,7 +134,7 @@ extension Outbox {
         var deadLetters: [String: Int] = [:]
         for sink in configuration.sinks {
             do throws(OutboxError) {
-                if repair, let cut = try cutTornDeadLetters(paths.deadLetterLog(sink), fileSystem: fileSystem) {
+                if repair, let cut = try cutTornDeadLetters(sink, paths: paths, fileSystem: fileSystem) {
                     report.truncatedTailBytes += cut
                     report.notes.append("dead-letter log of sink \(sink): a torn last frame, \(cut) bytes cut from the tail")
                 }
@@ -149,14 +149,22 @@ extension Outbox {
     }
 
     /// Cuts a torn last frame (a write a crash interrupted, never acknowledged)
-    /// off a dead-letter log, so dead letters written after it are readable.
-    /// Returns the bytes cut, or `nil` when the log is whole or missing.
-    static func cutTornDeadLetters(_ path: String, fileSystem: any OutboxFileSystem) throws(OutboxError) -> Int64? {
+    /// off `sink`'s dead-letter log: the next dead letter would follow it. The
+    /// bytes go to `quarantine/` first, like a segment's. Only a tail: damage
+    /// followed by valid frames stays (readers skip it). Returns the bytes cut,
+    /// or `nil` when the log ends whole or is missing.
+    static func cutTornDeadLetters(_ sink: String, paths: OutboxPaths, fileSystem: any OutboxFileSystem) throws(OutboxError) -> Int64? {
+        let path = paths.deadLetterLog(sink)
         guard fileSystem.exists(path) else { return nil }
         let file = try fileSystem.open(path)
         let bytes = try file.readAll()
         let valid = DeadLetterLog.decode(bytes).validLength
         guard valid < bytes.count else { return nil }
+        let tail = Array(bytes[valid...])
+        if tail.contains(where: { $0 != 0 }) {
+            try fileSystem.replaceAtomically(
+                paths.quarantine + "/dead-letters-\(sink)-\(valid).bin", with: tail, directory: paths.quarantine)
+        }
         try file.truncate(to: Int64(valid))
         try file.syncData()
         return Int64(bytes.count - valid)

@@ -7,6 +7,9 @@ public struct CutReport: Sendable, Hashable {
     /// Unsynced directory changes (creations, renames, removals, `mkdir`s) undone, and kept.
     public var entriesUndone = 0
     public var entriesKept = 0
+    /// Files the cut could not rewrite to their post-crash contents: the state is
+    /// not the one modelled, so the run counts it as a failure.
+    public var unwritable: [String] = []
     /// The call an armed cut landed just before (`pwrite segment data`), or
     /// `nil` for a cut between calls.
     public var landedBefore: String?

@@ -14,12 +14,12 @@ extension DiskModel {
     mutating func cut(strict: Bool, using random: inout some RandomNumberGenerator) -> CutReport {
         var report = CutReport()
         let paths = Dictionary(identities.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
-        for (id, file) in files.sorted(by: { $0.key < $1.key }) where !file.pending.isEmpty {
+        for (id, file) in files.sorted(by: { $0.key < $1.key }) where !file.pending.isEmpty || file.diverged {
             guard let durable = file.durable, let path = paths[id] else { continue }
             var contents = durable
             let kept: Int
             var tear = false
-            switch strict ? 0 : Int.random(in: 0..<3, using: &random) {
+            switch strict || file.pending.isEmpty ? 0 : Int.random(in: 0..<3, using: &random) {
             case 0:
                 kept = 0
                 report.filesDropped += 1
@@ -36,7 +36,7 @@ extension DiskModel {
                 let torn = Int.random(in: 0..<bytes.count, using: &random)
                 Self.apply(.write(offset: offset, bytes: Array(bytes.prefix(torn))), to: &contents)
             }
-            Self.overwrite(path, with: contents)
+            if !Self.overwrite(path, with: contents) { report.unwritable.append(path) }
         }
         let keep = entries.isEmpty || strict ? 0 : Int.random(in: 0...entries.count, using: &random)
         report.entriesKept = keep
@@ -49,16 +49,18 @@ extension DiskModel {
         return report
     }
 
-    static func overwrite(_ path: String, with contents: [UInt8]) {
+    /// Whether `path` now holds exactly `contents`.
+    static func overwrite(_ path: String, with contents: [UInt8]) -> Bool {
         let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var done = 0
         while done < contents.count {
             let written = contents.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
-            if written <= 0 { return }
+            if written <= 0 { return false }
             done += written
         }
+        return true
     }
 
     static func undo(_ change: EntryChange) {

@@ -21,6 +21,8 @@ struct DiskModel {
         /// existed before the layer: what is on disk then counts as synced).
         var durable: [UInt8]?
         var pending: [Change] = []
+        /// The real file holds bytes the disk never will (a failed sync): a cut rewrites it.
+        var diverged = false
     }
 
     enum EntryChange {
@@ -89,6 +91,13 @@ struct DiskModel {
         files[id] = file
     }
 
+    /// A failed sync: the unsynced changes will never reach the disk (the page
+    /// cache still shows them). Later changes are applied to what is on disk.
+    mutating func lostWriteback(_ id: Int) {
+        files[id]?.pending = []
+        files[id]?.diverged = true
+    }
+
     /// `fsync` of `directory`: every change in it is durable (a change waiting
     /// for two directories, a rename between them, needs both).
     mutating func syncedDirectory(_ directory: String) {
@@ -97,6 +106,10 @@ struct DiskModel {
             entry.directories.remove(directory)
             if entry.directories.isEmpty {
                 Self.dropBackups(of: entry.change)
+                // A removed or replaced file is gone for good now: nothing to restore.
+                for backup in Self.backups(of: entry.change) {
+                    if let id = identities.removeValue(forKey: backup) { files[id] = nil }
+                }
             } else {
                 kept.append(entry)
             }
@@ -118,6 +131,14 @@ struct DiskModel {
             } else {
                 contents += [UInt8](repeating: 0, count: Int(size) - contents.count)
             }
+        }
+    }
+
+    static func backups(of change: EntryChange) -> [String] {
+        switch change {
+        case .renamed(_, _, let backup?): [backup]
+        case .removed(_, let backup): [backup]
+        default: []
         }
     }
 

@@ -8,18 +8,15 @@ import CIBridgeOutbox
 final class PowerCutFile: OutboxFile {
     let real: any OutboxFile
     let system: PowerCutFileSystem
+    /// Which file this is in the model: fixed at open, whatever names it has later
+    /// (a handle writes to its file after a rename, not to the new owner of its name).
+    let id: Int
     var path: String { real.path }
 
-    init(real: any OutboxFile, system: PowerCutFileSystem) {
+    init(real: any OutboxFile, system: PowerCutFileSystem, identity: Int) {
         self.real = real
         self.system = system
-    }
-
-    /// The file's identity in the model, following renames.
-    private func identity(_ s: inout PowerCutFileSystem.State) -> Int {
-        // A file is changed only under the name it was opened with, or the one
-        // it was renamed to (a cursor's temporary file is written before its rename).
-        s.model.identity(of: path)
+        self.id = identity
     }
 
     func writeSome(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(OutboxError) -> Int {
@@ -36,7 +33,6 @@ final class PowerCutFile: OutboxFile {
                 s.counts.shortWrites += 1
             }
             s.note("\(count) of \(bytes.count) bytes at \(offset)\(failure == nil ? "" : ", then ENOSPC")")
-            let id = identity(&s)
             s.model.load(id, from: PosixReadable(file: real))
             let part = UnsafeRawBufferPointer(rebasing: bytes[..<count])
             let written = count > 0 ? try real.writeSome(part, at: offset) : 0
@@ -58,20 +54,21 @@ final class PowerCutFile: OutboxFile {
             try s.beforeChange("fdatasync", path)
             let site = SyncSite.of(path, isDirectory: false, root: system.root)
             if site == .segmentData && Double.random(in: 0..<1, using: &s.random) < s.faults.syncFailure {
-                // The kernel may have dropped the dirty pages: what was written stays unsynced.
+                // Linux marks pages whose writeback failed clean: what they held never
+                // reaches the disk, and no later sync saves it ("fsyncgate").
                 s.counts.syncFailures += 1
                 s.note("EIO")
+                s.model.lostWriteback(id)
                 throw OutboxError.system("fdatasync", path, code: EIO)
             }
             guard s.ignored != site else { return }
-            s.model.synced(identity(&s))
+            s.model.synced(id)
         }
     }
 
     func truncate(to size: Int64) throws(OutboxError) {
         try system.state.withLock { s throws(OutboxError) in
             try s.beforeChange("ftruncate", path)
-            let id = identity(&s)
             s.model.load(id, from: PosixReadable(file: real))
             s.note("to \(size) bytes")
             try real.truncate(to: size)

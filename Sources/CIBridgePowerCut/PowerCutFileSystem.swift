@@ -143,6 +143,14 @@ public final class PowerCutFileSystem: OutboxFileSystem {
         }
     }
 
+    /// Cancels an armed cut that has not landed.
+    public func disarm() {
+        state.withLock { s in
+            s.countdown = nil
+            s.onCut = nil
+        }
+    }
+
     /// Whether the power is off (a cut happened).
     public var isPoweredOff: Bool { state.withLock { $0.poweredOff } }
 
@@ -155,7 +163,7 @@ public final class PowerCutFileSystem: OutboxFileSystem {
             let existed = real.exists(path)
             let file = try real.open(path, create: create, exclusive: exclusive, readOnly: readOnly)
             if !existed { s.model.created(path) }
-            return PowerCutFile(real: file, system: self)
+            return PowerCutFile(real: file, system: self, identity: s.model.identity(of: path))
         }
     }
 

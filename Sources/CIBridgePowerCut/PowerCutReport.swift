@@ -4,6 +4,8 @@ public struct PowerCutReport: Sendable, Hashable {
     public var operations = 0
     public var appendsAcknowledged = 0
     public var powerCuts = 0
+    /// Of them, cuts that landed while an outbox was recovering from the one before.
+    public var cutsDuringRecovery = 0
     /// Post-crash states explored: files torn mid-write, files that lost every
     /// unsynced change, files that kept them, directory changes undone.
     public var tornWrites = 0
@@ -44,6 +46,7 @@ public struct PowerCutReport: Sendable, Hashable {
         operations += other.operations
         appendsAcknowledged += other.appendsAcknowledged
         powerCuts += other.powerCuts
+        cutsDuringRecovery += other.cutsDuringRecovery
         tornWrites += other.tornWrites
         filesDropped += other.filesDropped
         filesKept += other.filesKept
@@ -78,7 +81,7 @@ public struct PowerCutReport: Sendable, Hashable {
 
     /// The one-line summary `scripts/powercut` ends with.
     public var summary: String {
-        "runs \(runs), operations \(operations), appends acknowledged \(appendsAcknowledged), power cuts \(powerCuts), "
+        "runs \(runs), operations \(operations), appends acknowledged \(appendsAcknowledged), power cuts \(powerCuts) (\(cutsDuringRecovery) during recovery), "
             + "torn writes \(tornWrites), files dropped/kept \(filesDropped)/\(filesKept), directory changes undone \(entriesUndone), "
             + "injected EIO \(injected.syncFailures) ENOSPC \(injected.noSpace) short writes \(injected.shortWrites), "
             + "acknowledged records lost \(lost), cursors ahead of data \(cursorsAhead), damaged cursors \(damagedCursors), phantom records \(phantoms), "

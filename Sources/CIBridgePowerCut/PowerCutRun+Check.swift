@@ -53,17 +53,18 @@ extension PowerCutRun {
                 continue
             }
             let deadLetters = Set(((try? inspector.deadLetters(sink: sink)) ?? []).map(\.record.sequence))
-            let delivered = truth.delivered[sink] ?? []
+            let oldestKept = records.first?.sequence ?? .max
             for (sequence, appended) in truth.acknowledged where appended.routing.isEmpty || appended.routing.contains(sink) {
+                let delivered = truth.hasDelivered(sequence, to: sink)
                 if sequence > watermark {
-                    // Absent is fine only for a record this sink already had: deleted
-                    // once every sink had it, and then a rewind moved the cursor back
-                    // (a rewind delivers again what is still kept).
-                    if present[sequence] == nil && !delivered.contains(sequence) && !deadLetters.contains(sequence) {
+                    // Absent is fine only before the oldest record kept, for a record this
+                    // sink had: deleted once every sink had it, and a rewind (from before
+                    // it was deleted) moved the cursor back.
+                    if present[sequence] == nil && (sequence > oldestKept || (!delivered && !deadLetters.contains(sequence))) {
                         report.lost += 1
                         finding("acknowledged record \(sequence) is gone; \(sink)'s cursor is at \(watermark)")
                     }
-                } else if !delivered.contains(sequence) && !deadLetters.contains(sequence) {
+                } else if !delivered && !deadLetters.contains(sequence) {
                     report.cursorsAhead += 1
                     finding("\(sink)'s cursor is at \(watermark), past record \(sequence), which it neither delivered nor dead-lettered")
                 }

@@ -16,8 +16,13 @@ final class RunLedger: Sendable {
         var acknowledged: [UInt64: Appended] = [:]
         /// The payload of every append tried, returned or not.
         var attempted: Set<[UInt8]> = []
-        /// Per sink, the sequences it delivered (told the outbox so).
-        var delivered: [String: Set<UInt64>] = [:]
+        /// Per sink, the sequences it delivered (told the outbox so), with when it
+        /// last did (a tick of ``clock``).
+        var delivered: [String: [UInt64: Int]] = [:]
+        /// Per sink, the rewinds that returned, oldest first: from which sequence
+        /// (clamped to the oldest record kept), and when.
+        var rewinds: [String: [(from: UInt64, tick: Int)]] = [:]
+        var clock = 0
         /// Per sink, the dead letters whose write returned.
         var deadLettered: [String: Set<UInt64>] = [:]
         var operations = 0
@@ -46,7 +51,26 @@ final class RunLedger: Sendable {
     }
 
     func delivered(_ sink: String, _ sequence: UInt64) {
-        contents.withLock { c in _ = c.delivered[sink, default: []].insert(sequence) }
+        contents.withLock { c in
+            c.clock += 1
+            c.delivered[sink, default: [:]][sequence] = c.clock
+        }
+    }
+
+    /// Now, on the ledger's clock.
+    func tick() -> Int {
+        contents.withLock { c in
+            c.clock += 1
+            return c.clock
+        }
+    }
+
+    /// A rewind of `sink` that started at `tick` returned: every record from
+    /// `from` on that is still kept must be delivered again (or be above the
+    /// cursor). Its start counts, not its return: the sink may deliver again
+    /// before the rewind's cursor is written.
+    func rewound(_ sink: String, from: UInt64, at tick: Int) {
+        contents.withLock { c in c.rewinds[sink, default: []].append((from, tick)) }
     }
 
     func deadLettered(_ sink: String, _ sequence: UInt64) {
@@ -73,4 +97,14 @@ final class RunLedger: Sendable {
     }
 
     func snapshot() -> Contents { contents.withLock { $0 } }
+}
+
+extension RunLedger.Contents {
+    /// Whether `sink` delivered `sequence` since the last rewind that covers it
+    /// (ever, when none does).
+    func hasDelivered(_ sequence: UInt64, to sink: String) -> Bool {
+        guard let tick = delivered[sink]?[sequence] else { return false }
+        let rewind = rewinds[sink]?.last { $0.from <= sequence }
+        return tick > (rewind?.tick ?? 0)
+    }
 }

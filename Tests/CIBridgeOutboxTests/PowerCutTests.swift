@@ -67,7 +67,7 @@ struct PowerCutTests {
         #expect(try await Self.keptBody(scratch: scratch) == Array("<Response><A></Response>".utf8))
     }
 
-    @Test("A torn dead-letter frame left by a crash does not hide the dead letters written after it")
+    @Test("A torn dead-letter frame is cut and damage in the middle skipped: no dead letter written after either is lost")
     func tornDeadLetter() async throws {
         let scratch = try TemporaryDirectory("powercut")
         defer { scratch.remove() }
@@ -79,15 +79,26 @@ struct PowerCutTests {
         #expect(try await outbox.deadLetter("s", first[0].sequence, reason: "first"))
         await outbox.close()
         // What a power cut leaves of an unsynced second dead letter: half a frame.
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/dead-letters/s.log"))
-        try log.seekToEnd()
-        try log.write(contentsOf: Data([0x43, 0x49, 0x42, 0x52, 0x01, 0x02, 0x03]))
-        try log.close()
+        let log = directory + "/dead-letters/s.log"
+        let firstFrame = try #require(try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0x43, 0x49, 0x42, 0x52, 0x01, 0x02, 0x03]))
+        try handle.close()
         outbox = try await Outbox.open(directory: directory, configuration: configuration, logger: Self.quiet)
         let again = try await outbox.take(1, from: "s")
         #expect(try await outbox.deadLetter("s", again[0].sequence, reason: "second"))
         #expect(try outbox.deadLetters(for: "s").map(\.reason) == ["first", "second"])
         await outbox.close()
+        // Damage in the middle (a frame a failed write left behind) is skipped, never cut:
+        // the dead letters after it stay.
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: log))
+        damaged.insert(contentsOf: Data([0xDE, 0xAD, 0xBE, 0xEF, 0x01]), at: firstFrame)
+        try damaged.write(to: URL(fileURLWithPath: log))
+        let third = try await Outbox.open(directory: directory, configuration: configuration, logger: Self.quiet)
+        #expect(try third.deadLetters(for: "s").map(\.reason) == ["first", "second"])
+        await third.close()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: log)) == damaged)
     }
 
     @Test("A dead-letter log created by a write that failed is synced into its directory by the next write")

@@ -36,18 +36,26 @@ struct DeadLetterLog {
         return frame
     }
 
-    /// The entries in a log's bytes, oldest first, and the length of its valid prefix
-    /// (a torn last frame is not part of it).
+    /// The entries in a log's bytes, oldest first, and where its last valid frame
+    /// ends (a torn last frame is not part of it). Damage in the middle (a frame a
+    /// failed write left, a flipped bit) is skipped to the next valid frame, as in
+    /// segments: a dead letter written after it is still read.
     static func decode(_ bytes: [UInt8]) -> (entries: [Entry], validLength: Int) {
         var entries: [Entry] = []
         var positions: [UInt64: Int] = [:]
         var offset = 0
+        var validEnd = 0
         bytes.withUnsafeBytes { buffer in
             while offset < buffer.count {
                 guard case .record(let frame, let size) = RecordFrame.decode(buffer, at: offset, maxBody: Int(UInt32.max)),
                     let kind = frame.payload.first
-                else { return }
+                else {
+                    guard let next = LogScanner.resynchronise(buffer, from: offset + 1, after: 0, maxBody: buffer.count) else { return }
+                    offset = next
+                    continue
+                }
                 offset += size
+                validEnd = offset
                 if kind == 2 {
                     if let index = positions[frame.sequence] { entries[index].requeued = true }
                     continue
@@ -69,6 +77,6 @@ struct DeadLetterLog {
                 entries.append(Entry(record: record, reason: reason, time: frame.appendTime, requeued: false))
             }
         }
-        return (entries, offset)
+        return (entries, validEnd)
     }
 }

@@ -73,7 +73,7 @@ struct LogScanner {
     }
 
     /// The next offset at or after `start` where a valid frame with a sequence above `after` begins.
-    private static func resynchronise(_ buffer: UnsafeRawBufferPointer, from start: Int, after: UInt64, maxBody: Int) -> Int? {
+    static func resynchronise(_ buffer: UnsafeRawBufferPointer, from start: Int, after: UInt64, maxBody: Int) -> Int? {
         var offset = start
         while offset + RecordFrame.headerSize + RecordFrame.minimumBodySize <= buffer.count {
             if case .record(let record, _) = RecordFrame.decode(buffer, at: offset, maxBody: maxBody), record.sequence > after {
