@@ -143,6 +143,11 @@ public final class PowerCutFileSystem: OutboxFileSystem {
         }
     }
 
+    /// Adds `line` to the trace (what the caller did, between the disk calls).
+    public func mark(_ line: String) {
+        state.withLock { s in if s.trace != nil { s.trace!.append("-- " + line) } }
+    }
+
     /// Cancels an armed cut that has not landed.
     public func disarm() {
         state.withLock { s in

@@ -66,7 +66,10 @@ extension PowerCutRun {
                     }
                 } else if !delivered && !deadLetters.contains(sequence) {
                     report.cursorsAhead += 1
-                    finding("\(sink)'s cursor is at \(watermark), past record \(sequence), which it neither delivered nor dead-lettered")
+                    let rewind = truth.rewinds[sink]?.last { $0.from <= sequence }
+                    finding(
+                        "\(sink)'s cursor is at \(watermark), past record \(sequence), which it neither delivered nor dead-lettered"
+                            + " (last delivered at tick \(truth.delivered[sink]?[sequence].map(String.init) ?? "never"), rewound from \(rewind.map { "\($0.from) at tick \($0.tick)" } ?? "-"))")
                 }
             }
             for sequence in truth.deadLettered[sink] ?? [] where !deadLetters.contains(sequence) {

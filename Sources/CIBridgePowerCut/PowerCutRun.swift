@@ -85,6 +85,12 @@ public struct PowerCutRun: Sendable {
             do {
                 outbox = try await Self.open(outboxDirectory, fileSystem: fileSystem, logger: quiet)
                 fileSystem.disarm()
+                // A cut that landed in a call whose failure opening only reports (the
+                // reserve file): the outbox opened, on a disk that is off.
+                if fileSystem.isPoweredOff {
+                    await outbox.close()
+                    throw OutboxError(.io, "power cut while opening")
+                }
             } catch where fileSystem.isPoweredOff {
                 let cut = fileSystem.cutPower()
                 report.powerCuts += 1
@@ -220,9 +226,13 @@ public struct PowerCutRun: Sendable {
                 if last > 0 {
                     let target = UInt64.random(in: (last > 30 ? last - 30 : 1)...last, using: &random)
                     let started = ledger.tick()
+                    fileSystem.mark("rewind \(sink) to \(target) at tick \(started)")
                     if (try? await outbox.rewind(sink, toSequence: target)) != nil {
-                        // Records before the oldest kept are gone for everyone; the rest come again.
-                        ledger.rewound(sink, from: max(target, outbox.status().firstSequence ?? target), at: started)
+                        // Records before the oldest kept are gone for everyone (all of them when
+                        // none is kept); the rest come again.
+                        let oldestKept = outbox.status().firstSequence ?? (outbox.lastSequence + 1)
+                        fileSystem.mark("rewind \(sink) returned; oldest kept \(oldestKept)")
+                        ledger.rewound(sink, from: max(target, oldestKept), at: started)
                     }
                 }
             default:
