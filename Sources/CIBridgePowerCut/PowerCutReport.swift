@@ -41,6 +41,23 @@ public struct PowerCutReport: Sendable, Hashable {
         lost + cursorsAhead + damagedCursors + phantoms + outOfOrder + deadLettersLost + recoveryFailures + appendsAfterSyncFailure
     }
 
+    /// Counts cut `number` of run `seed`: what it explored, where it landed, and
+    /// as a failure any file it could not rewrite.
+    mutating func count(_ cut: CutReport, number: Int, seed: UInt64, duringRecovery: Bool) {
+        powerCuts += 1
+        if duringRecovery { cutsDuringRecovery += 1 }
+        tornWrites += cut.filesTorn
+        filesDropped += cut.filesDropped
+        filesKept += cut.filesKept
+        entriesUndone += cut.entriesUndone
+        let place = cut.landedBefore ?? (duringRecovery ? "no call" : "between calls")
+        cutsBefore[(duringRecovery ? "recovery: " : "") + place, default: 0] += 1
+        if !cut.unwritable.isEmpty {
+            recoveryFailures += 1
+            findings.append("seed \(seed), cut \(number): could not rewrite \(cut.unwritable)")
+        }
+    }
+
     mutating func add(_ other: PowerCutReport) {
         runs += other.runs
         operations += other.operations

@@ -93,13 +93,8 @@ public struct PowerCutRun: Sendable {
                 }
             } catch where fileSystem.isPoweredOff {
                 let cut = fileSystem.cutPower()
-                report.powerCuts += 1
-                report.cutsDuringRecovery += 1
-                report.tornWrites += cut.filesTorn
-                report.filesDropped += cut.filesDropped
-                report.filesKept += cut.filesKept
-                report.entriesUndone += cut.entriesUndone
-                report.cutsBefore["recovery: " + (cut.landedBefore ?? "no call"), default: 0] += 1
+                report.count(cut, number: epoch + 1, seed: seed, duringRecovery: true)
+                lastCut = cut
                 if tracing { trace += fileSystem.trace + ["== cut during recovery: \(cut.summary)"] }
                 continue
             } catch {
@@ -139,16 +134,7 @@ public struct PowerCutRun: Sendable {
             if tracing { trace += fileSystem.trace + ["== cut \(epoch + 1): \(cut.summary), before \(cut.landedBefore ?? "no call")"] }
             deliveries.cancel()
             await deliveries.value
-            report.powerCuts += 1
-            report.tornWrites += cut.filesTorn
-            report.filesDropped += cut.filesDropped
-            report.filesKept += cut.filesKept
-            report.entriesUndone += cut.entriesUndone
-            if !cut.unwritable.isEmpty {
-                report.recoveryFailures += 1
-                report.findings.append("seed \(seed), cut \(epoch + 1): could not rewrite \(cut.unwritable)")
-            }
-            report.cutsBefore[cut.landedBefore ?? "between calls", default: 0] += 1
+            report.count(cut, number: epoch + 1, seed: seed, duringRecovery: false)
             let injected = fileSystem.faultCounts
             report.injected.syncFailures += injected.syncFailures
             report.injected.noSpace += injected.noSpace
