@@ -129,37 +129,42 @@ extension Outbox {
             if directoryChanged { try fileSystem.syncDirectory(segmentsDirectory) }
         }
         report.segments = segments.count
-        report.quarantinedTotal =
-            fileSystem.exists(quarantineDirectory) ? try fileSystem.list(quarantineDirectory).filter { $0.hasSuffix(".bin") }.count : 0
         var deadLetters: [String: Int] = [:]
         for sink in configuration.sinks {
             do throws(OutboxError) {
-                if repair, let cut = try cutTornDeadLetters(sink, paths: paths, fileSystem: fileSystem) {
+                let log = try recoverDeadLetters(sink, paths: paths, repair: repair, fileSystem: fileSystem)
+                if let cut = log.cutBytes {
                     report.truncatedTailBytes += cut
                     report.notes.append("dead-letter log of sink \(sink): a torn last frame, \(cut) bytes cut from the tail")
                 }
-                deadLetters[sink] = try readDeadLetters(directory: directory, sink: sink, fileSystem: fileSystem).filter { !$0.requeued }.count
+                deadLetters[sink] = log.waiting
             } catch {
                 report.notes.append("dead-letter log of sink \(sink) is unreadable (\(error.message)): counted as 0")
             }
         }
+        report.quarantinedTotal =
+            fileSystem.exists(quarantineDirectory) ? try fileSystem.list(quarantineDirectory).filter { $0.hasSuffix(".bin") }.count : 0
         return Recovered(
             segments: segments, nextSequence: nextSequence, watermarks: watermarks, report: report, routed: routed,
             deadLetters: deadLetters)
     }
 
-    /// Cuts a torn last frame (a write a crash interrupted, never acknowledged)
-    /// off `sink`'s dead-letter log: the next dead letter would follow it. The
-    /// bytes go to `quarantine/` first, like a segment's. Only a tail: damage
-    /// followed by valid frames stays (readers skip it). Returns the bytes cut,
-    /// or `nil` when the log ends whole or is missing.
-    static func cutTornDeadLetters(_ sink: String, paths: OutboxPaths, fileSystem: any OutboxFileSystem) throws(OutboxError) -> Int64? {
+    /// Reads `sink`'s dead-letter log once: how many dead letters wait (not
+    /// requeued) and, when `repair`, cuts a torn last frame a crash left (a write
+    /// never acknowledged), since the next dead letter would follow it. The bytes
+    /// go to `quarantine/` first, like a segment's. Only a tail: damage followed
+    /// by valid frames stays (readers skip it). `cutBytes` is `nil` when nothing was cut.
+    static func recoverDeadLetters(
+        _ sink: String, paths: OutboxPaths, repair: Bool, fileSystem: any OutboxFileSystem
+    ) throws(OutboxError) -> (waiting: Int, cutBytes: Int64?) {
         let path = paths.deadLetterLog(sink)
-        guard fileSystem.exists(path) else { return nil }
-        let file = try fileSystem.open(path)
+        guard fileSystem.exists(path) else { return (0, nil) }
+        let file = try fileSystem.open(path, readOnly: !repair)
         let bytes = try file.readAll()
-        let valid = DeadLetterLog.decode(bytes).validLength
-        guard valid < bytes.count else { return nil }
+        let decoded = DeadLetterLog.decode(bytes)
+        let waiting = decoded.entries.filter { !$0.requeued }.count
+        let valid = decoded.validLength
+        guard repair, valid < bytes.count else { return (waiting, nil) }
         let tail = Array(bytes[valid...])
         if tail.contains(where: { $0 != 0 }) {
             try fileSystem.replaceAtomically(
@@ -167,6 +172,6 @@ extension Outbox {
         }
         try file.truncate(to: Int64(valid))
         try file.syncData()
-        return Int64(bytes.count - valid)
+        return (waiting, Int64(bytes.count - valid))
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CIBridgeOutbox
 
 extension DiskModel {
     /// Turns the real files into one state a disk could hold after losing
@@ -51,16 +52,14 @@ extension DiskModel {
 
     /// Whether `path` now holds exactly `contents`.
     static func overwrite(_ path: String, with contents: [UInt8]) -> Bool {
-        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var done = 0
-        while done < contents.count {
-            let written = contents.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
-            if written <= 0 { return false }
-            done += written
+        do {
+            let file = try PosixFileSystem().open(path)
+            try file.truncate(to: 0)
+            try file.write(contents, at: 0)
+            return true
+        } catch {
+            return false
         }
-        return true
     }
 
     static func undo(_ change: EntryChange) {
@@ -81,16 +80,9 @@ extension DiskModel {
         }
     }
 
+    /// Removes `path`, a file or a directory with everything in it.
     static func removeTree(_ path: String) {
-        if let dir = opendir(path) {
-            var names: [String] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafePointer(to: entry.pointee.d_name) {
-                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-                }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(dir)
+        if let names = try? PosixFileSystem().list(path) {
             for name in names { removeTree(path + "/" + name) }
             rmdir(path)
         } else {

@@ -74,9 +74,9 @@ struct DiskModel {
         entries.append(PendingEntry(change: .madeDirectory(path), directories: [Self.parent(path)]))
     }
 
-    /// Before changing file `id` at `path`: its synced contents, read now if unknown.
-    mutating func load(_ id: Int, from file: PosixReadable) {
-        if files[id]?.durable == nil { files[id]?.durable = file.contents() }
+    /// Before changing file `id`: its synced contents, read from `file` now if unknown.
+    mutating func load(_ id: Int, from file: any OutboxFile) {
+        if files[id]?.durable == nil { files[id]?.durable = (try? file.readAll()) ?? [] }
     }
 
     mutating func record(_ change: Change, on id: Int) {
@@ -117,7 +117,11 @@ struct DiskModel {
         entries = kept
     }
 
-    func backupPath() -> String { backups + "/\(nextBackup)" }
+    /// A new name in the backup directory, for a file about to be removed or replaced.
+    mutating func takeBackupPath() -> String {
+        defer { nextBackup += 1 }
+        return backups + "/\(nextBackup)"
+    }
 
     static func apply(_ change: Change, to contents: inout [UInt8]) {
         switch change {
@@ -150,17 +154,5 @@ struct DiskModel {
         }
     }
 
-    static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-}
-
-/// Reads a file's whole contents with the real system calls.
-struct PosixReadable {
-    let file: any OutboxFile
-
-    func contents() -> [UInt8] {
-        (try? file.readAll()) ?? []
-    }
+    static func parent(_ path: String) -> String { OutboxPaths.parent(of: path) }
 }

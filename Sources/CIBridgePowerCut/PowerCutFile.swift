@@ -33,7 +33,7 @@ final class PowerCutFile: OutboxFile {
                 s.counts.shortWrites += 1
             }
             s.note("\(count) of \(bytes.count) bytes at \(offset)\(failure == nil ? "" : ", then ENOSPC")")
-            s.model.load(id, from: PosixReadable(file: real))
+            s.model.load(id, from: real)
             let part = UnsafeRawBufferPointer(rebasing: bytes[..<count])
             let written = count > 0 ? try real.writeSome(part, at: offset) : 0
             s.model.record(.write(offset: offset, bytes: Array(part[..<written])), on: id)
@@ -69,7 +69,7 @@ final class PowerCutFile: OutboxFile {
     func truncate(to size: Int64) throws(OutboxError) {
         try system.state.withLock { s throws(OutboxError) in
             try s.beforeChange("ftruncate", path)
-            s.model.load(id, from: PosixReadable(file: real))
+            s.model.load(id, from: real)
             s.note("to \(size) bytes")
             try real.truncate(to: size)
             s.model.record(.truncate(size), on: id)
@@ -87,7 +87,7 @@ final class PowerCutFile: OutboxFile {
         try system.state.withLock { s throws(OutboxError) in
             try s.checkPower("flock", path)
             let locked = try real.tryLockExclusive()
-            if locked { s.locked.append(PosixLockHolder(file: real)) }
+            if locked { s.locked.append(real) }
             return locked
         }
     }

@@ -34,7 +34,7 @@ public final class PowerCutFileSystem: OutboxFileSystem {
         var ignored: SyncSite?
         var poweredOff = false
         /// Files holding a `flock`, released by a cut.
-        var locked: [PosixLockHolder] = []
+        var locked: [any OutboxFile] = []
         var counts = FaultCounts()
 
         /// Calls that change the disk until an armed cut (``armCut(afterCalls:)``).
@@ -80,7 +80,7 @@ public final class PowerCutFileSystem: OutboxFileSystem {
         mutating func cut(strict: Bool) -> CutReport {
             poweredOff = true
             countdown = nil
-            for holder in locked { holder.file.unlock() }
+            for file in locked { file.unlock() }
             locked = []
             let report = model.cut(strict: strict, using: &random)
             DiskModel.removeTree(model.backups)
@@ -185,8 +185,7 @@ public final class PowerCutFileSystem: OutboxFileSystem {
             try s.beforeChange("rename", from)
             var backup: String?
             if real.exists(to) {
-                backup = s.model.backupPath()
-                s.model.nextBackup += 1
+                backup = s.model.takeBackupPath()
                 guard link(to, backup!) == 0 else { throw OutboxError.system("link", to) }
             }
             try real.rename(from, to)
@@ -205,8 +204,7 @@ public final class PowerCutFileSystem: OutboxFileSystem {
         try state.withLock { s throws(OutboxError) in
             try s.beforeChange("unlink", path)
             guard real.exists(path) else { return }
-            let backup = s.model.backupPath()
-            s.model.nextBackup += 1
+            let backup = s.model.takeBackupPath()
             guard link(path, backup) == 0 else { throw OutboxError.system("link", path) }
             try real.remove(path)
             s.model.identities[backup] = s.model.identities[path]
@@ -242,9 +240,4 @@ public final class PowerCutFileSystem: OutboxFileSystem {
             return try real.freeBytes(path)
         }
     }
-}
-
-/// A file whose `flock` a cut releases (the process holding it is "gone").
-struct PosixLockHolder {
-    let file: any OutboxFile
 }

@@ -7,15 +7,6 @@ extension PowerCutRun {
         cut cutReport: CutReport?
     ) {
         let before = report.failures
-        defer {
-            // What a finding needs to be understood: the log's shape, the cut, the repairs.
-            if report.failures > before, let records = try? OutboxInspector(directory: directory).records() {
-                let sequences = records.map(\.sequence)
-                report.findings.append(
-                    "seed \(seed), after cut \(cut): log holds \(sequences.count) records, \(sequences.first ?? 0)...\(sequences.last ?? 0); "
-                        + "cut \(cutReport?.summary ?? "-") before \(cutReport?.landedBefore ?? "-"); recovery: \(recovery.notes)")
-            }
-        }
         let truth = ledger.snapshot()
         func finding(_ line: String) {
             if report.findings.count < 6 { report.findings.append("seed \(seed), after cut \(cut): \(line)") }
@@ -76,6 +67,12 @@ extension PowerCutRun {
                 report.deadLettersLost += 1
                 finding("dead letter \(sequence) of \(sink) is gone")
             }
+        }
+        if report.failures > before {
+            // What a finding needs to be understood: the log's shape, the cut, the repairs.
+            report.findings.append(
+                "seed \(seed), after cut \(cut): log holds \(records.count) records, \(records.first?.sequence ?? 0)...\(records.last?.sequence ?? 0); "
+                    + "cut \(cutReport?.summary ?? "-") before \(cutReport?.landedBefore ?? "-"); recovery: \(recovery.notes)")
         }
     }
 }

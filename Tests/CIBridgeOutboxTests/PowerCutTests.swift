@@ -1,5 +1,5 @@
 import CIBridgeHTTP
-import CIBridgeOutbox
+@testable import CIBridgeOutbox
 import CIBridgePowerCut
 import CIBridgeTestSupport
 import Foundation
@@ -134,10 +134,10 @@ struct PowerCutTests {
         layer.setFaults(.none)
         #expect(try await outbox.append([entry(3, size: 600)]) == [3])
         let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/segments").sorted()
-        #expect(names == [Segment.fileName(1), Segment.fileName(3)])
+        #expect(names == [Segment.fileName(base: 1), Segment.fileName(base: 3)])
         await outbox.close()
         // One left by a crash (half a header, before the last segment) is removed at the next start.
-        FileManager.default.createFile(atPath: directory + "/segments/" + Segment.fileName(2), contents: Data("CIBR".utf8))
+        FileManager.default.createFile(atPath: directory + "/segments/" + Segment.fileName(base: 2), contents: Data("CIBR".utf8))
         let reopened = try await Outbox.open(directory: directory, configuration: configuration, logger: Self.quiet)
         #expect(reopened.status().firstSequence == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/segments").sorted() == names)
@@ -324,9 +324,3 @@ struct FsyncMattersTests {
     }
 }
 
-/// Segment file names, as the outbox makes them.
-enum Segment {
-    static func fileName(_ base: UInt64) -> String {
-        String(repeating: "0", count: 20 - String(base).count) + String(base) + ".seg"
-    }
-}

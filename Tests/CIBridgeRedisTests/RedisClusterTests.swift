@@ -45,15 +45,7 @@ struct RedisClusterTests {
 
     /// Appends `envelopes` in batches of 200, running each fault once its count has been appended.
     func load(_ bed: RedisTestbed, _ envelopes: [Envelope], faults: [(after: Int, run: () throws -> Void)] = []) async throws {
-        var pending = faults
-        for batch in stride(from: 0, to: envelopes.count, by: 200) {
-            try await bed.append(Array(envelopes[batch..<min(batch + 200, envelopes.count)]))
-            while let next = pending.first, batch + 200 >= next.after {
-                try next.run()
-                pending.removeFirst()
-            }
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await bed.append(envelopes, batch: 200, pause: .milliseconds(5), faults: faults)
     }
 
     @Test("The fixtures and 20 000 envelopes of 200 workflows: each in its shard stream once, on the primary of its slot")

@@ -44,15 +44,7 @@ struct RedisSentinelTests {
     /// the appending goes on. Returns the envelopes.
     func load(_ bed: RedisTestbed, total: Int, faults: [(after: Int, run: () throws -> Void)]) async throws -> [Envelope] {
         let envelopes = try TestFixtures.workflowEnvelopes(workflows: 50, jobsEach: total / 50, workflowPrefix: "sentinel-")
-        var pending = faults
-        for batch in stride(from: 0, to: envelopes.count, by: 20) {
-            try await bed.append(Array(envelopes[batch..<min(batch + 20, envelopes.count)]))
-            while let next = pending.first, batch + 20 >= next.after {
-                try next.run()
-                pending.removeFirst()
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await bed.append(envelopes, batch: 20, pause: .milliseconds(10), faults: faults)
         return envelopes
     }
 

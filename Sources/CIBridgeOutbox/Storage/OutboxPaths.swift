@@ -1,7 +1,7 @@
 /// Where each file of an outbox directory lives (docs/outbox.md, "Files"):
 /// the one place their paths are built, for the outbox, its recovery and
 /// ``OutboxInspector``.
-struct OutboxPaths: Sendable {
+public struct OutboxPaths: Sendable {
     let directory: String
 
     var segments: String { directory + "/segments" }
@@ -16,7 +16,7 @@ struct OutboxPaths: Sendable {
     var subdirectories: [String] { [segments, cursors, deadLetters, quarantine] }
 
     /// The directory holding `path` (`.` for a bare name, `/` for a top-level one).
-    static func parent(of path: String) -> String {
+    public static func parent(of path: String) -> String {
         var trimmed = Substring(path)
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         guard let slash = trimmed.lastIndex(of: "/") else { return "." }

@@ -60,6 +60,20 @@ final class RedisTestbed {
         try await outbox.append(envelopes: envelopes)
     }
 
+    /// Appends `envelopes` in batches of `batch`, `pause` apart; each fault runs
+    /// once `after` envelopes have been appended, and the appending goes on.
+    func append(_ envelopes: [Envelope], batch: Int, pause: Duration, faults: [(after: Int, run: () throws -> Void)]) async throws {
+        var pending = faults
+        for start in stride(from: 0, to: envelopes.count, by: batch) {
+            try await append(Array(envelopes[start..<min(start + batch, envelopes.count)]))
+            while let next = pending.first, start + batch >= next.after {
+                try next.run()
+                pending.removeFirst()
+            }
+            try await Task.sleep(for: pause)
+        }
+    }
+
     func waitUntilDelivered(seconds: Double = 20) async throws -> Bool {
         try await outbox.waitUntilDrained("redis", seconds: seconds)
     }
