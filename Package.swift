@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // C libraries from the system (Debian: librdkafka-dev, libhiredis-dev).
@@ -104,10 +105,13 @@ let package = Package(
             ]
         ),
 
+        // `cibridge top`: Prometheus text read into frames (model and drawing), no I/O.
+        .target(name: "CIBridgeTop"),
         .executableTarget(
             name: "cibridge",
             dependencies: [
                 "CIBridgeCore",
+                "CIBridgeTop",
                 "CIBridgeOutbox",
                 "CIBridgeSinks",
                 "CIBridgeKafka",
@@ -121,6 +125,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -149,6 +156,7 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "CIBridgeConfigurationTests", dependencies: ["CIBridgeConfiguration"]),
+        .testTarget(name: "CIBridgeTopTests", dependencies: ["CIBridgeTop"]),
         .testTarget(
             name: "CIBridgeHTTPTests",
             dependencies: [

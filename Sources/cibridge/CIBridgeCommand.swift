@@ -6,7 +6,7 @@ struct CIBridgeCommand: AsyncParsableCommand {
         commandName: "cibridge",
         abstract: "Bridge Tencent Cloud Infinite job callbacks to Kafka and Redis streams.",
         version: CIBridgeVersion.current,
-        subcommands: [ServeCommand.self, ReplayCommand.self, DecodeCommand.self, OutboxCommand.self, DevKafkaCommand.self, ConsumeCommand.self, ConfigCommand.self, VersionCommand.self]
+        subcommands: [ServeCommand.self, ReplayCommand.self, DecodeCommand.self, OutboxCommand.self, TopCommand.self, DevKafkaCommand.self, ConsumeCommand.self, ConfigCommand.self, VersionCommand.self]
     )
 
     /// Arguments from ``ProcessArguments`` (which survives `LD_PRELOAD` shims).
