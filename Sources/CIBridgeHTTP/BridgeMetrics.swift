@@ -43,6 +43,12 @@ public struct BridgeMetrics: Sendable {
         self.headTimeouts = Metrics.Counter(label: "cibridge_http_head_timeouts_total", factory: factory)
         self.quarantineErrors = Metrics.Counter(label: "cibridge_quarantine_errors_total", factory: factory)
         self.outcomes = OutcomeCounters(factory: factory)
+        // Every series at zero from the start (see CallbackOutcome.everyKind).
+        for outcome in CallbackOutcome.everyKind {
+            _ = outcomes.counter(result: outcome.code, status: Int(outcome.status.code))
+            if outcome.isRefusal { _ = outcomes.refused(reason: outcome.code) }
+        }
+        _ = outcomes.refused(reason: "quarantine_error")
     }
 
     /// A callback was answered by the route.

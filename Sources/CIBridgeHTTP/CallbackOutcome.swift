@@ -32,6 +32,21 @@ public enum CallbackOutcome: Sendable, Equatable {
     /// The body did not arrive within `http.read_timeout` of the request's head.
     case requestTimeout(milliseconds: Int)
 
+    /// One outcome of every result and status the edge can answer with, so that
+    /// `cibridge_callbacks_total` and `cibridge_callbacks_refused_total` are
+    /// exported at zero from the start: Prometheus's `increase()` treats a
+    /// series' first sample as its start, so an alert on the first 503 or the
+    /// first refusal would never fire if the series appeared at 1.
+    static var everyKind: [CallbackOutcome] {
+        [.accepted(ids: []), .testPing]
+            + DecodeError.Code.all.map { .undecodable(DecodeError($0, "")) }
+            + [
+                .outboxRefused(OutboxError(.full, "")), .outboxRefused(OutboxError(.diskLow, "")), .outboxFailed(""),
+                .unauthorized, .forbidden(client: nil), .unsupportedMediaType(""), .bodyTooLarge(limit: 0),
+                .requestTimeout(milliseconds: 0),
+            ]
+    }
+
     /// Whether the callback may be lost at the source: nothing of it is stored
     /// (neither in the outbox nor, for an unreadable body, in the quarantine).
     /// No Tencent document says that Tencent sends a refused callback again, so

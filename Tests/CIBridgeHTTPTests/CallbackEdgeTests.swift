@@ -319,6 +319,36 @@ struct CallbackEdgeTests {
                     #expect(text.contains(#"cibridge_callbacks_total{result="accepted",status="200"} 1"#), "\(text)")
                     #expect(text.contains(#"cibridge_callbacks_total{result="unauthorized",status="401"} 2"#), "\(text)")
                     #expect(text.contains("cibridge_http_request_duration_seconds_bucket"))
+                    #expect(text.contains(#"cibridge_callbacks_refused_total{reason="unauthorized"} 2"#), "\(text)")
+                }
+            }
+        }
+    }
+
+    /// Prometheus's `increase()` takes a series' first sample as its start: a
+    /// series that first appears at 1 never fires an alert on its first
+    /// increment. Found by scripts/check-observability (CIBridgeCallbacksPossiblyLost
+    /// stayed silent after one 401).
+    @Test("/metrics exports every result, status and refusal reason at zero before any callback")
+    func zeroSeries() async throws {
+        try await TestBridge.run { bridge in
+            try await bridge.application().test(.router) { client in
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    let text = String(buffer: response.body)
+                    for series in [
+                        #"cibridge_callbacks_total{result="accepted",status="200"} 0"#,
+                        #"cibridge_callbacks_total{result="outbox_full",status="503"} 0"#,
+                        #"cibridge_callbacks_total{result="outbox_error",status="503"} 0"#,
+                        #"cibridge_callbacks_total{result="malformed_xml",status="400"} 0"#,
+                        #"cibridge_callbacks_total{result="body_too_large",status="413"} 0"#,
+                        #"cibridge_callbacks_total{result="request_timeout",status="408"} 0"#,
+                        #"cibridge_callbacks_refused_total{reason="unauthorized"} 0"#,
+                        #"cibridge_callbacks_refused_total{reason="disk_low"} 0"#,
+                        #"cibridge_callbacks_refused_total{reason="quarantine_error"} 0"#,
+                    ] {
+                        #expect(text.contains(series), "\(series)")
+                    }
+                    #expect(!text.contains(#"cibridge_callbacks_refused_total{reason="accepted"}"#))
                 }
             }
         }

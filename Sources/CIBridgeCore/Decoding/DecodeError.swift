@@ -31,6 +31,13 @@ public struct DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let tooManyNodes = Code(rawValue: "too_many_nodes")
         /// Well-formed, but not a callback: wrong root or no recognisable shape.
         public static let notACallback = Code(rawValue: "not_a_callback")
+
+        /// Every code above, so that metrics can export each at zero from the
+        /// start (Prometheus's `increase()` cannot see a series' first sample).
+        public static let all: [Code] = [
+            .emptyBody, .bodyTooLarge, .invalidUTF8, .unknownFormat, .malformedXML, .forbiddenDTD, .unsupportedEncoding,
+            .malformedJSON, .tooDeep, .tooManyNodes, .notACallback,
+        ]
     }
 
     /// The stable reason.
