@@ -114,7 +114,7 @@ struct DeploymentTests {
     func runtimePackages() throws {
         let dockerfile = try String(contentsOf: CLIRunner.repositoryRoot.appendingPathComponent("Dockerfile"), encoding: .utf8)
         #expect(dockerfile.contains("FROM debian:bookworm-slim"))
-        #expect(dockerfile.contains("USER cibridge"))
+        #expect(dockerfile.contains("USER 10001"))
         #expect(dockerfile.contains("HEALTHCHECK"))
         for package in ["librdkafka1", "libhiredis0.14"] {
             #expect(dockerfile.contains(package))
