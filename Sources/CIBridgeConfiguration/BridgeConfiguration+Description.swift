@@ -16,6 +16,18 @@ extension BridgeConfiguration {
         lines.append("  body_limit: \(http.bodyLimit)")
         lines.append("  read_timeout: \(http.readTimeoutMilliseconds)ms")
         lines.append("  max_connections: \(http.maxConnections)")
+        if let tls = http.tls {
+            lines.append("  tls:")
+            lines.append("    certificate: \(quoted(tls.certificate))")
+            lines.append("    key: \(quoted(tls.key))")
+            if let clientCA = tls.clientCA {
+                lines.append("    client_ca: \(quoted(clientCA))")
+                lines.append("    client_auth: \(tls.clientAuth.rawValue)")
+            }
+            lines.append("    reload_interval: \(tls.reloadIntervalMilliseconds)ms")
+        } else {
+            lines.append("  tls: null  # plain HTTP: put TLS in front, or set http.tls.certificate and http.tls.key")
+        }
         lines.append("outbox:")
         lines.append("  dir: \(quoted(outbox.directory))")
         lines.append("  fsync: \(outbox.fsyncIntervalMilliseconds.map { "interval:\($0)ms" } ?? "always")")

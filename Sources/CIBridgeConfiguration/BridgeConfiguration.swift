@@ -18,8 +18,35 @@ public struct BridgeConfiguration: Sendable {
         public var bodyLimit = 1 << 20
         public var readTimeoutMilliseconds = 10_000
         public var maxConnections = 1024
+        /// TLS on the listener; `nil` speaks plain HTTP (for a TLS front).
+        public var tls: TLS?
 
         public init() {}
+    }
+
+    /// `http.tls`: the listener's certificate, and optionally the CA its
+    /// clients' certificates must chain to (mutual TLS).
+    public struct TLS: Sendable, Equatable {
+        /// Whether a client certificate is required or only checked when presented.
+        public enum ClientAuth: String, Sendable, Equatable {
+            case require, optional
+        }
+
+        /// PEM file: the server certificate, then any intermediates.
+        public var certificate: String
+        /// PEM file: the private key of the certificate.
+        public var key: String
+        /// PEM file of the CA certificates client certificates must chain to.
+        public var clientCA: String?
+        /// Applies with `clientCA`: `require` (the default) refuses a handshake without a valid client certificate.
+        public var clientAuth: ClientAuth = .require
+        /// How often the files are checked for a change (they are also reloaded on SIGHUP).
+        public var reloadIntervalMilliseconds = 5_000
+
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
     }
 
     public struct Outbox: Sendable, Equatable {

@@ -53,6 +53,14 @@ public enum ConfigurationLoader {
             guard case .mapping(let entries) = body else { throw ConfigurationError(key: section, "must be a mapping") }
             for (keyNode, valueNode) in entries {
                 let key = section + "." + (keyNode.string ?? "")
+                // `http.tls` is a mapping of its own keys (`http.tls.certificate`, …).
+                if nestedKeys.contains(key), case .mapping(let nested) = valueNode {
+                    for (nestedKey, nestedValue) in nested {
+                        let full = key + "." + (nestedKey.string ?? "")
+                        try set(full, try value(of: nestedValue, key: full), on: &configuration, source: full)
+                    }
+                    continue
+                }
                 try set(key, try value(of: valueNode, key: key), on: &configuration, source: key)
             }
         }
@@ -100,10 +108,14 @@ public enum ConfigurationLoader {
 
     // MARK: - Keys
 
+    /// Keys whose YAML value is a mapping of further keys.
+    static let nestedKeys: Set<String> = ["http.tls"]
+
     /// Every key there is, in documentation order.
     public static let keys = [
         "http.listen", "http.token", "http.allow", "http.trusted_proxies", "http.body_limit", "http.read_timeout",
-        "http.max_connections",
+        "http.max_connections", "http.tls.certificate", "http.tls.key", "http.tls.client_ca", "http.tls.client_auth",
+        "http.tls.reload_interval",
         "outbox.dir", "outbox.fsync", "outbox.segment_size", "outbox.max_size", "outbox.min_free", "outbox.retention",
         "outbox.retention_size",
         "kafka.brokers", "kafka.content_mode", "kafka.topic_task_finish", "kafka.topic_workflow_finish",
@@ -139,6 +151,23 @@ public enum ConfigurationLoader {
         case "http.body_limit": c.http.bodyLimit = Int(try size(try text(), source))
         case "http.read_timeout": c.http.readTimeoutMilliseconds = try milliseconds(try text(), source)
         case "http.max_connections": c.http.maxConnections = try positive(try text(), source)
+        case "http.tls.certificate", "http.tls.key", "http.tls.client_ca", "http.tls.client_auth", "http.tls.reload_interval":
+            var tls = c.http.tls ?? BridgeConfiguration.TLS(certificate: "", key: "")
+            let given = try text()
+            switch key {
+            case "http.tls.certificate": tls.certificate = given
+            case "http.tls.key": tls.key = given
+            case "http.tls.client_ca": tls.clientCA = given.isEmpty ? nil : given
+            case "http.tls.client_auth":
+                guard let auth = BridgeConfiguration.TLS.ClientAuth(rawValue: given) else {
+                    throw ConfigurationError(key: source, "'\(given)' is neither 'require' nor 'optional'")
+                }
+                tls.clientAuth = auth
+            default:
+                tls.reloadIntervalMilliseconds = try milliseconds(given, source)
+                guard tls.reloadIntervalMilliseconds >= 100 else { throw ConfigurationError(key: source, "at least 100ms") }
+            }
+            c.http.tls = tls
         case "outbox.dir":
             let directory = try text()
             guard !directory.isEmpty else { throw ConfigurationError(key: source, "must not be empty") }
@@ -236,6 +265,12 @@ public enum ConfigurationLoader {
         if let redis = c.redis {
             guard !redis.url.isEmpty else { throw ConfigurationError(key: "redis.url", "required when the redis section is used") }
             _ = try c.redisSinkConfiguration()
+        }
+        if let tls = c.http.tls {
+            guard !tls.certificate.isEmpty else {
+                throw ConfigurationError(key: "http.tls.certificate", "required with http.tls (a PEM file: the certificate, then intermediates)")
+            }
+            guard !tls.key.isEmpty else { throw ConfigurationError(key: "http.tls.key", "required with http.tls.certificate (a PEM file)") }
         }
         guard c.outbox.segmentSize >= 64 << 10 else { throw ConfigurationError(key: "outbox.segment_size", "at least 64KiB") }
         guard c.outbox.maxSize >= c.outbox.segmentSize else {

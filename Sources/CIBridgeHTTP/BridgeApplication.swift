@@ -18,10 +18,13 @@ import NIOCore
 /// A callback goes through ``RequestIDMiddleware``, ``CallbackMetricsMiddleware``
 /// (with `metrics`), ``CallbackPolicy`` and ``CallbackIntake``; its answer is
 /// made from the ``CallbackOutcome``. ``RequestDeadline`` and
-/// ``ConnectionLimiter`` guard each connection.
+/// ``ConnectionLimiter`` guard each connection. With `tls`, every connection
+/// starts with a TLS handshake using the store's current context
+/// (``ReloadingTLSChannel``); without, the listener speaks plain HTTP.
 public func buildApplication(
     configuration: BridgeConfiguration, outbox: Outbox, quarantine: Quarantine, logger: Logger,
-    metrics: BridgeMetrics? = nil, endpoints: @escaping @Sendable () -> [String: String] = { [:] },
+    metrics: BridgeMetrics? = nil, tls: TLSContextStore? = nil,
+    endpoints: @escaping @Sendable () -> [String: String] = { [:] },
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let http = configuration.http
@@ -51,15 +54,23 @@ public func buildApplication(
     // Bound concurrent connections, and close connections idle past the read timeout
     // (slow or abandoned clients cannot hold sockets forever).
     let connections = ConnectionLimiter.Counter(limit: http.maxConnections)
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [
+            ConnectionLimiter(counter: connections),
+            RequestDeadline(milliseconds: http.readTimeoutMilliseconds, metrics: metrics),
+        ],
+        idleTimeout: .milliseconds(Int64(http.readTimeoutMilliseconds)))
+    let server: HTTPServerBuilder =
+        if let tls {
+            HTTPServerBuilder { responder in
+                ReloadingTLSChannel(base: HTTP1Channel(responder: responder, configuration: http1), store: tls)
+            }
+        } else {
+            .http1(configuration: http1)
+        }
     return Application(
         router: router,
-        server: .http1(
-            configuration: HTTP1Channel.Configuration(
-                additionalChannelHandlers: [
-                    ConnectionLimiter(counter: connections),
-                    RequestDeadline(milliseconds: http.readTimeoutMilliseconds, metrics: metrics),
-                ],
-                idleTimeout: .milliseconds(Int64(http.readTimeoutMilliseconds)))),
+        server: server,
         configuration: ApplicationConfiguration(
             address: .hostname(http.listen.host, port: http.listen.port),
             serverName: "cibridge"),

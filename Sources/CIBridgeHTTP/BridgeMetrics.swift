@@ -25,6 +25,9 @@ public struct BridgeMetrics: Sendable {
     /// `cibridge_callbacks_total` per result and status: the one owner of these
     /// counters, for the route's answers and ``RequestDeadline``'s 408 alike.
     private let outcomes: OutcomeCounters
+    private let factory: PrometheusMetricsFactory
+    private let tlsReloadsSucceeded: Metrics.Counter
+    private let tlsReloadsFailed: Metrics.Counter
 
     /// Metrics kept in `registry`.
     ///
@@ -43,6 +46,9 @@ public struct BridgeMetrics: Sendable {
         self.headTimeouts = Metrics.Counter(label: "cibridge_http_head_timeouts_total", factory: factory)
         self.quarantineErrors = Metrics.Counter(label: "cibridge_quarantine_errors_total", factory: factory)
         self.outcomes = OutcomeCounters(factory: factory)
+        self.factory = factory
+        self.tlsReloadsSucceeded = Metrics.Counter(label: "cibridge_tls_reloads_total", dimensions: [("result", "ok")], factory: factory)
+        self.tlsReloadsFailed = Metrics.Counter(label: "cibridge_tls_reloads_total", dimensions: [("result", "failed")], factory: factory)
         // Every series at zero from the start (see CallbackOutcome.everyKind).
         for outcome in CallbackOutcome.everyKind {
             _ = outcomes.counter(result: outcome.code, status: Int(outcome.status.code))
@@ -75,6 +81,18 @@ public struct BridgeMetrics: Sendable {
     func recordQuarantineFailure() {
         quarantineErrors.increment()
         outcomes.refused(reason: "quarantine_error").increment()
+    }
+
+    /// The served certificate's end of validity, as a Unix time:
+    /// `cibridge_tls_certificate_expiry_timestamp_seconds` (the alert compares it with `time()`).
+    public func recordCertificate(_ material: TLSMaterial) {
+        Gauge(label: "cibridge_tls_certificate_expiry_timestamp_seconds", factory: factory)
+            .record(material.notValidAfter.timeIntervalSince1970)
+    }
+
+    /// A certificate reload: `cibridge_tls_reloads_total{result="ok"|"failed"}`.
+    public func recordTLSReload(succeeded: Bool) {
+        (succeeded ? tlsReloadsSucceeded : tlsReloadsFailed).increment()
     }
 
     /// The Prometheus text of every metric.

@@ -13,6 +13,11 @@ struct ConfigurationOptions: ParsableArguments {
     var redisMinReplicas: Int?
     @Option(help: "Shared secret callers must present (http.token); prefer CIBRIDGE_HTTP_TOKEN.") var token: String?
     @Option(name: .customLong("log-format"), help: "text or json (log.format).") var logFormat: String?
+    @Option(name: .customLong("tls-certificate"), help: "PEM certificate (then intermediates) to serve HTTPS with (http.tls.certificate).")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-certificate (http.tls.key).") var tlsKey: String?
+    @Option(name: .customLong("tls-client-ca"), help: "PEM CA certificates client certificates must chain to (http.tls.client_ca).")
+    var tlsClientCA: String?
 
     /// Loads the file, applies `CIBRIDGE_*` variables, then these flags.
     /// - Parameter requireSink: whether at least one sink must be configured.
@@ -34,6 +39,9 @@ struct ConfigurationOptions: ParsableArguments {
         if let redisMinReplicas { overrides.append(("redis.min_replicas", String(redisMinReplicas))) }
         if let token { overrides.append(("http.token", token)) }
         if let logFormat { overrides.append(("log.format", logFormat)) }
+        if let tlsCertificate { overrides.append(("http.tls.certificate", tlsCertificate)) }
+        if let tlsKey { overrides.append(("http.tls.key", tlsKey)) }
+        if let tlsClientCA { overrides.append(("http.tls.client_ca", tlsClientCA)) }
         return try ConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides, requireSink: requireSink)
     }
 }

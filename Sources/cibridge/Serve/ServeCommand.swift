@@ -38,6 +38,25 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let logger = makeLogger(configuration.log)
+        // TLS files are checked before anything else starts: a listener that
+        // cannot do its handshake is a configuration error, not a late surprise.
+        var tlsStore: TLSContextStore?
+        if let tls = configuration.http.tls {
+            do {
+                let material = try TLSMaterial(tls)
+                do {
+                    try material.checkValidity()
+                } catch {
+                    // Served anyway: a renewal may be on its way and is picked up without a restart.
+                    logger.error("TLS certificate not valid now; clients will refuse it", metadata: ["error": "\(error.message)"])
+                }
+                logger.notice("TLS on the listener", metadata: ["certificate": "\(material.summary())"])
+                tlsStore = TLSContextStore(material)
+            } catch {
+                report("config error: \(error.message)")
+                throw ExitCode(78)
+            }
+        }
         var fileSystem: any OutboxFileSystem = PosixFileSystem()
         let powerCut = try powerCutSeed.map { try DevPowerCut(directory: configuration.outbox.directory, seed: $0) }
         if let powerCut, let powerCutSeed {
@@ -78,9 +97,12 @@ struct ServeCommand: AsyncParsableCommand {
         let endpoints: @Sendable () -> [String: String] = {
             Dictionary(sinks.compactMap { sink in sink.endpoint.map { (sink.name, $0) } }) { first, _ in first }
         }
+        if let tls = configuration.http.tls, let tlsStore {
+            services.append(TLSReloader(tls: tls, store: tlsStore, logger: logger, metrics: metrics))
+        }
         let app = buildApplication(
             configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics,
-            endpoints: endpoints,
+            tls: tlsStore, endpoints: endpoints,
             onServerRunning: { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
             })

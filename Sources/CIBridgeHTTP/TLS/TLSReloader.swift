@@ -1,0 +1,91 @@
+import CIBridgeConfiguration
+import Foundation
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+/// Reloads the listener's certificate, key and client CAs without a restart:
+/// on SIGHUP, and when one of the files changes (checked every
+/// `http.tls.reload_interval`). New connections get the new context; open
+/// ones keep theirs. A reload that fails (a half-written file, a key that is
+/// not the certificate's) keeps the previous certificate and logs one line;
+/// a failing state is tried again only when the files change again or on
+/// the next SIGHUP, so it is not logged every interval.
+public struct TLSReloader: Service {
+    let tls: BridgeConfiguration.TLS
+    let store: TLSContextStore
+    let logger: Logger
+    let metrics: BridgeMetrics?
+
+    public init(tls: BridgeConfiguration.TLS, store: TLSContextStore, logger: Logger, metrics: BridgeMetrics?) {
+        self.tls = tls
+        self.store = store
+        self.logger = logger
+        self.metrics = metrics
+        metrics?.recordCertificate(store.current)
+    }
+
+    public func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in signals {
+                    await reload(reason: "SIGHUP")
+                }
+            }
+            group.addTask {
+                var seen = await signature()
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(tls.reloadIntervalMilliseconds))
+                    let now = await signature()
+                    if now != seen {
+                        seen = now
+                        await reload(reason: "files changed")
+                    }
+                }
+            }
+            // Until the service group stops (or this task is cancelled).
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    /// Reads the files again and, when they are usable, switches new connections to them.
+    func reload(reason: String) async {
+        let tls = self.tls
+        // File reads and the context's key parsing are blocking work: off the cooperative pool.
+        let result: Result<TLSMaterial, TLSError>
+        do {
+            result = try await NIOThreadPool.singleton.runIfActive { Result { () throws(TLSError) in try TLSMaterial(tls) } }
+        } catch {
+            result = .failure(TLSError(.unreadable, "http.tls: the reload could not run (\(error))"))
+        }
+        switch result {
+        case .success(let material):
+            store.replace(with: material)
+            metrics?.recordCertificate(material)
+            metrics?.recordTLSReload(succeeded: true)
+            logger.notice("TLS certificate reloaded", metadata: ["reason": "\(reason)", "certificate": "\(material.summary())"])
+        case .failure(let error):
+            metrics?.recordTLSReload(succeeded: false)
+            logger.error(
+                "TLS reload failed; new connections keep the previous certificate",
+                metadata: ["reason": "\(reason)", "code": "\(error.code)", "error": "\(error.message)"])
+        }
+    }
+
+    /// What identifies the files' contents without reading them: inode, size
+    /// and modification time of each (a rename over the file, as cert-manager
+    /// and certbot do, changes the inode).
+    func signature() async -> [String] {
+        let paths = [tls.certificate, tls.key] + (tls.clientCA.map { [$0] } ?? [])
+        return (try? await NIOThreadPool.singleton.runIfActive {
+            paths.map { path -> String in
+                var info = stat()
+                guard stat(path, &info) == 0 else { return "\(path): missing" }
+                return "\(path): \(info.st_ino) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+            }
+        }) ?? []
+    }
+}
