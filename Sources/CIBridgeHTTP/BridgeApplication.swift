@@ -97,7 +97,8 @@ private func receiveCallback(
     }
     context.callback?.bodyBytes = body.readableBytes
     return await (context.requestID.map(intake.with(requestID:)) ?? intake).accept(
-        body: Array(buffer: body), contentType: request.headers[.contentType], headers: redacted(request.headers), client: client)
+        body: Array(buffer: body), contentType: request.headers[.contentType], headers: redacted(request.headers), client: client,
+        trace: CallbackTrace(headers: request.headers))
 }
 
 /// The request's headers as kept with a quarantined body, tokens masked.

@@ -47,8 +47,10 @@ public struct CallbackIntake: Sendable {
 
     /// Decodes, appends and answers. `headers` are kept with a quarantined body
     /// (and only then evaluated).
+    /// `trace` is the W3C trace context its records carry to the sinks (none: they carry none).
     public func accept(
-        body: [UInt8], contentType: String?, headers: @autoclosure () -> [(String, String)], client: String?
+        body: [UInt8], contentType: String?, headers: @autoclosure () -> [(String, String)], client: String?,
+        trace: CallbackTrace? = nil
     ) async -> CallbackOutcome {
         let decoded: CallbackBody
         do {
@@ -65,7 +67,9 @@ public struct CallbackIntake: Sendable {
         let started = ContinuousClock.now
         defer { metrics?.recordAppend(ContinuousClock.now - started) }
         do {
-            _ = try await outbox.append(envelopes.map(OutboxEntry.init(envelope:)))
+            let traceparent = trace?.traceparent
+            let tracestate = trace?.tracestate
+            _ = try await outbox.append(envelopes.map { OutboxEntry(envelope: $0, traceparent: traceparent, tracestate: tracestate) })
         } catch let error as OutboxError where error.isBackpressure {
             logger.warning("outbox refused the callback; answering 503", metadata: tagged(["reason": "\(error.message)"]))
             return .outboxRefused(error)
@@ -73,7 +77,12 @@ public struct CallbackIntake: Sendable {
             logger.error("outbox failed; answering 503", metadata: tagged(["error": "\(error)"]))
             return .outboxFailed("\(error)")
         }
-        logger.debug("callback stored", metadata: tagged(["events": "\(envelopes.count)", "ids": "\(envelopes.map(\.id).joined(separator: ","))"]))
+        logger.debug(
+            "callback stored",
+            metadata: tagged([
+                "events": "\(envelopes.count)", "ids": "\(envelopes.map(\.id).joined(separator: ","))",
+                "traceparent": "\(trace?.traceparent ?? "none")",
+            ]))
         return .accepted(ids: envelopes.map(\.id))
     }
 

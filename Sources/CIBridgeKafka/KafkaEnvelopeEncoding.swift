@@ -13,9 +13,10 @@ enum KafkaEnvelopeEncoding {
         let topic = topics.topic { envelope[$0] }
         let key = Array(record.key.utf8)
         guard mode == .binary, let dataRange = envelope.dataRange else {
-            return KafkaMessage(topic: topic, key: key, value: record.payload, headers: [("content-type", structuredContentType)])
+            return KafkaMessage(
+                topic: topic, key: key, value: record.payload, headers: [("content-type", structuredContentType)] + traceHeaders(envelope))
         }
-        var headers: [(name: String, value: [UInt8])] = []
+        var headers = traceHeaders(envelope)
         for attribute in envelope.attributes {
             if attribute.name == "datacontenttype" {
                 headers.append(("content-type", Array(attribute.value.utf8)))
@@ -24,6 +25,19 @@ enum KafkaEnvelopeEncoding {
             }
         }
         return KafkaMessage(topic: topic, key: key, value: Array(record.payload[dataRange]), headers: headers)
+    }
+
+    /// W3C `traceparent` and `tracestate` as plain headers, in both modes, the
+    /// way OpenTelemetry's Kafka instrumentations propagate context. Not
+    /// `ce_traceparent`: that would add the CloudEvents distributed-tracing
+    /// extension attribute to the event, and the event must stay the same
+    /// event whoever traced its delivery (the extension is for the trace of the
+    /// event's creation, "not intended to replace the protocol specific headers").
+    static func traceHeaders(_ envelope: RecordEnvelope) -> [(name: String, value: [UInt8])] {
+        var headers: [(name: String, value: [UInt8])] = []
+        if let traceparent = envelope.traceparent { headers.append(("traceparent", Array(traceparent.utf8))) }
+        if let tracestate = envelope.tracestate { headers.append(("tracestate", Array(tracestate.utf8))) }
+        return headers
     }
 
     /// The structured envelope of a record read from Kafka in either mode: the value as is

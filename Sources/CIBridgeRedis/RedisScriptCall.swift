@@ -23,6 +23,9 @@ enum RedisScriptCall {
             for name in names { keys.append(Array(name.utf8)) }
             arguments.append(record.payload)
             for name in entryFields { arguments.append(Array((envelope[name] ?? "").utf8)) }
+            // W3C Trace Context, stored with the record (not in the envelope); empty when none.
+            arguments.append(Array((envelope.traceparent ?? "").utf8))
+            arguments.append(Array((envelope.tracestate ?? "").utf8))
         }
         return [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + keys + arguments
     }

@@ -11,9 +11,10 @@
 /// (the same for every record of a call), `1` when a duplicate must still
 /// write (it refreshes its dedupe key's expiry: with `redis.min_replicas` the
 /// `WAIT` that follows then covers the first copy's write too, whichever
-/// connection made it), then per record seven values: the
+/// connection made it), then per record nine values: the
 /// envelope JSON, id, type, subject, state, tag, time (empty when the envelope
-/// has none). Fixed positions keep the script free of table building: it costs
+/// has none), and the W3C traceparent and tracestate stored with the record
+/// (empty when none). Fixed positions keep the script free of table building: it costs
 /// Redis about as much as the commands it runs.
 /// Returns per record: the first new entry id, `0` for a duplicate, or `!reason`.
 enum RedisStreamScript {
@@ -36,11 +37,13 @@ enum RedisStreamScript {
               if trim then
                 ok, id = pcall(call, 'XADD', KEYS[i + s], 'MAXLEN', '~', maxlen, '*',
                   'envelope', ARGV[a], 'id', ARGV[a + 1], 'type', ARGV[a + 2], 'subject', ARGV[a + 3],
-                  'state', ARGV[a + 4], 'tag', ARGV[a + 5], 'time', ARGV[a + 6])
+                  'state', ARGV[a + 4], 'tag', ARGV[a + 5], 'time', ARGV[a + 6],
+                  'traceparent', ARGV[a + 7], 'tracestate', ARGV[a + 8])
               else
                 ok, id = pcall(call, 'XADD', KEYS[i + s], '*',
                   'envelope', ARGV[a], 'id', ARGV[a + 1], 'type', ARGV[a + 2], 'subject', ARGV[a + 3],
-                  'state', ARGV[a + 4], 'tag', ARGV[a + 5], 'time', ARGV[a + 6])
+                  'state', ARGV[a + 4], 'tag', ARGV[a + 5], 'time', ARGV[a + 6],
+                  'traceparent', ARGV[a + 7], 'tracestate', ARGV[a + 8])
               end
               if not ok then
                 failure = (type(id) == 'table' and id.err or tostring(id))
@@ -60,7 +63,7 @@ enum RedisStreamScript {
             if touch then call('EXPIRE', KEYS[i], ttl) end
             results[#results + 1] = 0
           end
-          a = a + 7
+          a = a + 9
         end
         return results
         """

@@ -23,10 +23,15 @@ public struct RecordEnvelope: Sendable {
         return record.attributes[name]
     }
 
-    /// Every string attribute, in the envelope's order.
+    /// Every string attribute, in the envelope's order (not the trace context).
     public var attributes: [(name: String, value: String)] {
-        scanned?.attributes ?? record.attributes.all
+        scanned?.attributes ?? record.attributes.all.filter { !RecordTrace.isTraceAttribute($0.name) }
     }
+
+    /// The W3C `traceparent` stored with the record (nil for records from before tracing).
+    public var traceparent: String? { record.attributes[RecordTrace.traceparentAttribute] }
+    /// The W3C `tracestate` stored with the record, when the caller sent one.
+    public var tracestate: String? { record.attributes[RecordTrace.tracestateAttribute] }
 
     /// Where `data` is in the payload, when the envelope has one.
     public var dataRange: Range<Int>? {

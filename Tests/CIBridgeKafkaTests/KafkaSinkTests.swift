@@ -83,6 +83,28 @@ struct KafkaSinkFaultTests {
         #expect(record.envelope == sent[0].jsonBytes())
     }
 
+    @Test("Trace context travels as traceparent/tracestate headers in both modes, never as a ce_ attribute or in the value",
+          arguments: [KafkaSinkConfiguration.ContentMode.structured, .binary])
+    func traceHeaders(mode: KafkaSinkConfiguration.ContentMode) async throws {
+        let bed = try KafkaTestbed(mode: mode)
+        defer { bed.remove() }
+        let sent = try envelopes("seed/case2-workflow.xml")
+        let traceparent = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+        try await bed.outbox.append([OutboxEntry(envelope: sent[0], traceparent: traceparent, tracestate: "lb=7f")])
+        try await bed.outbox.append([OutboxEntry(envelope: sent[0])])
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let records = try bed.readAll("ci.task-finish", expect: 2).sorted { $0.offset < $1.offset }
+        #expect(records.count == 2)
+        #expect(records.first?.header("traceparent") == Array(traceparent.utf8))
+        #expect(records.first?.header("tracestate") == Array("lb=7f".utf8))
+        #expect(records.last?.header("traceparent") == nil)
+        #expect(records.allSatisfy { !$0.headers.contains { $0.name.hasPrefix("ce_trace") } })
+        // The event is the same event, traced or not.
+        #expect(records.first?.value == records.last?.value)
+        #expect(records.first?.envelope == sent[0].jsonBytes())
+    }
+
     @Test("All brokers down: records stay pending, are retried, and all arrive once they are back")
     func brokersDown() async throws {
         let bed = try KafkaTestbed(properties: ["message.timeout.ms": "1500"])

@@ -26,6 +26,25 @@ struct RedisSinkTests {
         #expect(entry.contains("2022-06-30T15:29:48+08:00"))
     }
 
+    @Test("Trace context is a field of the entry (empty when the record has none); the envelope field is unchanged")
+    func traceFields() async throws {
+        let bed = try RedisTestbed()
+        defer { bed.remove() }
+        let sent = try TestFixtures.workflowEnvelopes(workflows: 1, jobsEach: 2)
+        let traceparent = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+        try await bed.outbox.append([OutboxEntry(envelope: sent[0], traceparent: traceparent, tracestate: "lb=7f")])
+        try await bed.outbox.append([OutboxEntry(envelope: sent[1])])
+        #expect(try await bed.waitUntilDelivered())
+        await bed.stop()
+        let entries = try bed.server.cli(["XRANGE", "ci:wf:wf-0", "-", "+"]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let traced = try #require(entries.firstIndex(of: "traceparent"))
+        #expect(entries[traced + 1] == traceparent)
+        #expect(entries[traced + 2] == "tracestate" && entries[traced + 3] == "lb=7f")
+        let untraced = try #require(entries.lastIndex(of: "traceparent"))
+        #expect(untraced != traced && entries[untraced + 1] == "")
+        #expect(try bed.envelopes(in: "ci:wf:wf-0") == sent.map { String(decoding: $0.jsonBytes(), as: UTF8.self) })
+    }
+
     @Test("Jobs outside a workflow go to their queue's stream")
     func fallbackStream() async throws {
         let bed = try RedisTestbed()

@@ -19,7 +19,7 @@ struct ConsumeKafkaCommand: ParsableCommand {
     @Flag(help: "Start at the oldest message instead of new ones.") var fromBeginning = false
     @Option(help: "Stop after this many envelopes.") var max: Int?
     @Option(name: .customLong("idle-timeout"), help: "Stop after this many seconds without a message.") var idleTimeout: Double?
-    @Flag(help: "Print topic, partition, offset and key of each message on stderr.") var verbose = false
+    @Flag(help: "Print topic, partition, offset, key and trace context of each message on stderr.") var verbose = false
     @Option(name: .customLong("property"), help: "A librdkafka property as NAME=VALUE (repeatable).") var properties: [String] = []
 
     func run() throws {
@@ -41,7 +41,11 @@ struct ConsumeKafkaCommand: ParsableCommand {
             lastMessage = Date()
             count += 1
             if verbose {
-                report("\(record.topic) partition \(record.partition) offset \(record.offset) key \(String(decoding: record.key, as: UTF8.self))")
+                var line = "\(record.topic) partition \(record.partition) offset \(record.offset) key \(String(decoding: record.key, as: UTF8.self))"
+                for name in ["traceparent", "tracestate"] {
+                    if let value = record.header(name) { line += " \(name) \(String(decoding: value, as: UTF8.self))" }
+                }
+                report(line)
             }
             writeStandardOutput(record.envelope + [UInt8(ascii: "\n")])
         }

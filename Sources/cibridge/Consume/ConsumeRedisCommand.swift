@@ -35,7 +35,7 @@ struct ConsumeRedisCommand: ParsableCommand {
     var max: Int?
     @Option(name: .customLong("idle-timeout"), help: "Stop after this many seconds without an entry.") var idleTimeout: Double?
     @Option(help: "Entries read per stream at a time.") var count = 100
-    @Flag(help: "Print stream and entry id on stderr (claimed entries marked).") var verbose = false
+    @Flag(help: "Print stream, entry id and trace context on stderr (claimed entries marked).") var verbose = false
     /// For tests: how long to wait between printing a batch and acknowledging
     /// it, so that a consumer can be killed with entries read and not acknowledged.
     @Option(name: .customLong("pause-before-ack"), help: .hidden) var pauseBeforeAck: Double = 0
@@ -102,7 +102,10 @@ struct ConsumeRedisCommand: ParsableCommand {
             var done: [RedisStreamEntry] = []
             for entry in entries {
                 if let max, printed >= max { break }
-                if verbose { report("\(entry.stream) \(entry.id)\(claimed ? " claimed" : "")") }
+                if verbose {
+                    let trace = entry.traceparent.map { " traceparent \($0)" + (entry.tracestate.map { " tracestate \($0)" } ?? "") } ?? ""
+                    report("\(entry.stream) \(entry.id)\(claimed ? " claimed" : "")\(trace)")
+                }
                 if let envelope = entry.envelope {
                     output += envelope
                     output.append(UInt8(ascii: "\n"))

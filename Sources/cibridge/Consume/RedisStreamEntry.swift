@@ -6,6 +6,9 @@ struct RedisStreamEntry {
     let id: String
     /// The `envelope` field; `nil` for an entry without one (or deleted, in a claim).
     let envelope: [UInt8]?
+    /// The W3C `traceparent` and `tracestate` fields, when present and not empty.
+    var traceparent: String?
+    var tracestate: String?
 
     /// The entries of an `XREAD`/`XREADGROUP` reply: `[[stream, [[id, fields]…]]…]`.
     static func fromRead(_ reply: RedisReply) -> [RedisStreamEntry] {
@@ -35,14 +38,21 @@ struct RedisStreamEntry {
         return items.compactMap { item in
             guard case .array(let parts) = item, parts.count == 2, let id = parts[0].text else { return nil }
             var envelope: [UInt8]?
+            var traceparent: String?
+            var tracestate: String?
             if case .array(let fields) = parts[1] {
                 var index = 0
                 while index + 1 < fields.count {
-                    if fields[index].text == "envelope", case .bulk(let bytes) = fields[index + 1] { envelope = bytes }
+                    switch fields[index].text {
+                    case "envelope": if case .bulk(let bytes) = fields[index + 1] { envelope = bytes }
+                    case "traceparent": traceparent = fields[index + 1].text.flatMap { $0.isEmpty ? nil : $0 }
+                    case "tracestate": tracestate = fields[index + 1].text.flatMap { $0.isEmpty ? nil : $0 }
+                    default: break
+                    }
                     index += 2
                 }
             }
-            return RedisStreamEntry(stream: stream, id: id, envelope: envelope)
+            return RedisStreamEntry(stream: stream, id: id, envelope: envelope, traceparent: traceparent, tracestate: tracestate)
         }
     }
 }

@@ -1,0 +1,49 @@
+import CIBridgeOutbox
+import HTTPTypes
+import W3CTraceContext
+
+/// The W3C trace context one callback's records carry to Kafka and Redis.
+///
+/// When the request carries a valid `traceparent` (from a load balancer or a
+/// proxy), the callback continues that trace: same trace id, the caller's
+/// sampled flag and `tracestate`, and a span id of cibridge's own (its receive
+/// span) as the parent of whatever consumers do next. Otherwise cibridge
+/// starts a trace. An invalid header is ignored, as W3C Trace Context asks
+/// ("MUST ignore the traceparent when the parent-id is invalid"): one header
+/// from a misbehaving proxy must not refuse a callback.
+public struct CallbackTrace: Sendable, Hashable {
+    /// The context the records carry: `traceparent` and `tracestate` values.
+    public let context: TraceContext
+    /// Whether the request carried a valid `traceparent` (the trace was continued).
+    public let continued: Bool
+
+    /// From the request's headers; `spanID` is the receive span's id
+    /// (random when no tracer makes spans).
+    public init(headers: HTTPFields, spanID: SpanID = .random()) {
+        if let value = headers[.traceparent],
+            let parent = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: headers[.tracestate])
+        {
+            context = TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state)
+            continued = true
+        } else {
+            // A new trace: not sampled, since nothing here records it unless a tracer does.
+            context = TraceContext(traceID: .random(), spanID: spanID, flags: [], state: TraceState())
+            continued = false
+        }
+    }
+
+    public init(context: TraceContext, continued: Bool) {
+        self.context = context
+        self.continued = continued
+    }
+
+    /// `00-<trace id>-<span id>-<flags>`.
+    public var traceparent: String { context.traceParentHeaderValue }
+    /// The vendor entries, or nil when there are none.
+    public var tracestate: String? { context.traceStateHeaderValue }
+}
+
+extension HTTPField.Name {
+    static let traceparent = HTTPField.Name("traceparent")!
+    static let tracestate = HTTPField.Name("tracestate")!
+}

@@ -1,0 +1,69 @@
+import CIBridgeHTTP
+import CIBridgeOutbox
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// W3C trace context at the edge: continued when the request carries one,
+/// started otherwise, stored with the records and never in the envelope.
+@Suite("Trace context of a callback")
+struct CallbackTraceTests {
+    static let path = "/callbacks/\(TestBridge.token)"
+    static let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    /// Posts the task-finish fixture with `headers` and returns the stored record.
+    func post(_ headers: HTTPFields) async throws -> OutboxRecord {
+        try await TestBridge.run { bridge in
+            try await bridge.application().test(.router) { client in
+                var all = HTTPFields.xml
+                all.append(contentsOf: headers)
+                try await client.execute(uri: Self.path, method: .post, headers: all, body: try Fixture.taskFinish()) { response in
+                    #expect(response.status == .ok)
+                }
+            }
+            let records = try OutboxInspector(directory: bridge.directory).records()
+            #expect(records.count == 1)
+            return try #require(records.first)
+        }
+    }
+
+    func parts(_ traceparent: String?) -> [Substring] { traceparent?.split(separator: "-") ?? [] }
+
+    @Test("A traceparent is continued: same trace and flags, cibridge's own span id, tracestate kept")
+    func continued() async throws {
+        let record = try await post([HTTPField.Name("traceparent")!: Self.parent, HTTPField.Name("tracestate")!: "lb=7f, vendor=x"])
+        let traceparent = record.attributes[RecordTrace.traceparentAttribute]
+        let stored = parts(traceparent)
+        #expect(stored.count == 4, "\(traceparent ?? "none")")
+        #expect(stored.first == "00")
+        #expect(stored.dropFirst().first == "0af7651916cd43dd8448eb211c80319c")
+        #expect(stored.dropFirst(2).first != "b7ad6b7169203331")
+        #expect(stored.dropFirst(2).first?.count == 16)
+        #expect(stored.last == "01")
+        #expect(record.attributes[RecordTrace.tracestateAttribute] == "lb=7f, vendor=x")
+    }
+
+    @Test("Without a traceparent, or with an invalid one, a new trace starts (not sampled) and the callback is accepted", arguments: [
+        nil, "garbage", "00-00000000000000000000000000000000-b7ad6b7169203331-01", "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+    ])
+    func started(header: String?) async throws {
+        let headers: HTTPFields = header.map { [HTTPField.Name("traceparent")!: $0] } ?? [:]
+        let record = try await post(headers)
+        let stored = parts(record.attributes[RecordTrace.traceparentAttribute])
+        #expect(stored.count == 4)
+        #expect(stored.dropFirst().first?.count == 32)
+        #expect(stored.dropFirst().first != "0af7651916cd43dd8448eb211c80319c")
+        #expect(stored.last == "00")
+        #expect(record.attributes[RecordTrace.tracestateAttribute] == nil)
+    }
+
+    @Test("The envelope is byte-identical with and without trace context; the trace is not among its attributes")
+    func envelopeUnchanged() async throws {
+        let traced = try await post([HTTPField.Name("traceparent")!: Self.parent, HTTPField.Name("tracestate")!: "lb=7f"])
+        let plain = try await post([:])
+        #expect(traced.payload == plain.payload)
+        #expect(!String(decoding: traced.payload, as: UTF8.self).contains("0af7651916cd43dd8448eb211c80319c"))
+        #expect(!String(decoding: traced.payload, as: UTF8.self).contains("traceparent"))
+    }
+}
