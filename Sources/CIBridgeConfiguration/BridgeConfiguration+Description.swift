@@ -76,6 +76,9 @@ extension BridgeConfiguration {
         lines.append("log:")
         lines.append("  level: \(log.level)")
         lines.append("  format: \(log.format.rawValue)")
+        lines.append("tracing:")
+        lines.append("  otlp_endpoint: \(tracing.otlpEndpoint.map(quoted) ?? "null  # no spans; trace context still reaches the sinks")")
+        lines.append("  service_name: \(quoted(tracing.serviceName))")
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -119,6 +119,16 @@ public struct BridgeConfiguration: Sendable {
     /// `nil` when Redis is not configured.
     public var redis: Redis?
     public var log = Log()
+    public var tracing = Tracing()
+
+    /// `tracing`: spans exported over OTLP/HTTP. W3C trace context reaches the
+    /// sinks either way; spans are made only when an endpoint is set.
+    public struct Tracing: Sendable, Equatable {
+        /// The collector's OTLP/HTTP traces URL (`http://collector:4318/v1/traces`); nil: no spans.
+        public var otlpEndpoint: String?
+        /// The `service.name` resource attribute of the spans.
+        public var serviceName = "cibridge"
+    }
 
     public init() {}
 

@@ -46,8 +46,8 @@ public enum ConfigurationLoader {
         guard case .mapping(let sections) = root else { throw ConfigurationError(key: "(file)", "the top level must be a mapping of sections") }
         for (sectionNode, body) in sections {
             let section = sectionNode.string ?? ""
-            guard ["http", "outbox", "kafka", "redis", "log"].contains(section) else {
-                throw ConfigurationError(key: section, "unknown section (expected http, outbox, kafka, redis or log)")
+            guard ["http", "outbox", "kafka", "redis", "log", "tracing"].contains(section) else {
+                throw ConfigurationError(key: section, "unknown section (expected http, outbox, kafka, redis, log or tracing)")
             }
             if case .scalar(let scalar) = body, scalar.string.isEmpty || scalar.string == "null" || scalar.string == "~" { continue }
             guard case .mapping(let entries) = body else { throw ConfigurationError(key: section, "must be a mapping") }
@@ -125,6 +125,7 @@ public enum ConfigurationLoader {
         "redis.min_replicas", "redis.replica_timeout", "redis.max_length", "redis.dedupe_window", "redis.command_timeout",
         "redis.connections",
         "log.level", "log.format",
+        "tracing.otlp_endpoint", "tracing.service_name",
     ]
 
     static func set(_ key: String, _ value: Value, on c: inout BridgeConfiguration, source: String) throws(ConfigurationError) {
@@ -245,6 +246,20 @@ public enum ConfigurationLoader {
                 throw ConfigurationError(key: source, "'\(format)' is neither 'text' nor 'json'")
             }
             c.log.format = parsed
+        case "tracing.otlp_endpoint":
+            let endpoint = try text()
+            if endpoint.isEmpty {
+                c.tracing.otlpEndpoint = nil
+            } else {
+                guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://"), endpoint.split(separator: "/").count >= 2 else {
+                    throw ConfigurationError(key: source, "'\(endpoint)' is not an http(s):// URL (e.g. http://collector:4318/v1/traces)")
+                }
+                c.tracing.otlpEndpoint = endpoint
+            }
+        case "tracing.service_name":
+            let name = try text()
+            guard !name.isEmpty else { throw ConfigurationError(key: source, "must not be empty") }
+            c.tracing.serviceName = name
         default:
             throw ConfigurationError(key: source, "unknown key (known keys: \(keys.filter { $0.hasPrefix(key.split(separator: ".").first.map { String($0) + "." } ?? "") }.joined(separator: ", ")))")
         }

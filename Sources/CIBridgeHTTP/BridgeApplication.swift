@@ -1,11 +1,13 @@
 import CIBridgeConfiguration
 import CIBridgeOutbox
+import CIBridgeSinks
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import Tracing
 
 /// Builds the HTTP application: the routes tests and `cibridge serve` share.
 ///
@@ -23,13 +25,14 @@ import NIOCore
 /// (``ReloadingTLSChannel``); without, the listener speaks plain HTTP.
 public func buildApplication(
     configuration: BridgeConfiguration, outbox: Outbox, quarantine: Quarantine, logger: Logger,
-    metrics: BridgeMetrics? = nil, tls: TLSContextStore? = nil,
+    metrics: BridgeMetrics? = nil, tls: TLSContextStore? = nil, spans: Bool = false,
     endpoints: @escaping @Sendable () -> [String: String] = { [:] },
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let http = configuration.http
     let policy = CallbackPolicy(http: http)
-    let intake = CallbackIntake(http: http, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics)
+    let plainIntake = CallbackIntake(http: http, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics)
+    let intake = spans ? plainIntake.withSpans() : plainIntake
     let router = Router(context: BridgeRequestContext.self)
     if let metrics {
         router.get("metrics") { _, _ in
@@ -43,7 +46,14 @@ public func buildApplication(
     let callbacks = router.group("callbacks").add(middleware: RequestIDMiddleware())
     if let metrics { callbacks.add(middleware: CallbackMetricsMiddleware(metrics: metrics)) }
     let handler: @Sendable (Request, BridgeRequestContext) async throws -> Response = { request, context in
-        let outcome = try await receiveCallback(request, context: context, policy: policy, intake: intake, bodyLimit: http.bodyLimit)
+        let outcome =
+            if spans {
+                try await receiveTracedCallback(request, context: context, policy: policy, intake: intake, bodyLimit: http.bodyLimit)
+            } else {
+                try await receiveCallback(
+                    request, context: context, policy: policy, intake: intake, bodyLimit: http.bodyLimit,
+                    trace: CallbackTrace(headers: request.headers))
+            }
         context.callback?.outcome = outcome
         return outcome.response()
     }
@@ -82,7 +92,8 @@ public func buildApplication(
 /// handed to the intake. A body that does not arrive in time is answered 408 by
 /// ``RequestDeadline``, and this throws when the connection closes.
 private func receiveCallback(
-    _ request: Request, context: BridgeRequestContext, policy: CallbackPolicy, intake: CallbackIntake, bodyLimit: Int
+    _ request: Request, context: BridgeRequestContext, policy: CallbackPolicy, intake: CallbackIntake, bodyLimit: Int,
+    trace: CallbackTrace
 ) async throws -> CallbackOutcome {
     let client: String?
     switch policy.admit(request, pathToken: context.parameters.get("token"), peer: context.remoteAddress?.ipAddress) {
@@ -98,7 +109,32 @@ private func receiveCallback(
     context.callback?.bodyBytes = body.readableBytes
     return await (context.requestID.map(intake.with(requestID:)) ?? intake).accept(
         body: Array(buffer: body), contentType: request.headers[.contentType], headers: redacted(request.headers), client: client,
-        trace: CallbackTrace(headers: request.headers))
+        trace: trace)
+}
+
+/// The same inside a server span: a child of the request's `traceparent` when
+/// it has one, with the decode and the outbox append as its children. The
+/// records carry this span's context, so consumers continue from it. The span
+/// names the route, never the path: the path holds the token.
+private func receiveTracedCallback(
+    _ request: Request, context: BridgeRequestContext, policy: CallbackPolicy, intake: CallbackIntake, bodyLimit: Int
+) async throws -> CallbackOutcome {
+    var parent = ServiceContext.topLevel
+    InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+    return try await withSpan("POST /callbacks", context: parent, ofKind: .server) { span in
+        span.attributes["http.request.method"] = "POST"
+        span.attributes["http.route"] = "/callbacks/{token}"
+        var carrier: [String: String] = [:]
+        InstrumentationSystem.instrument.inject(span.context, into: &carrier, using: DictionaryInjector())
+        let trace = CallbackTrace(injected: carrier) ?? CallbackTrace(headers: request.headers)
+        let outcome = try await receiveCallback(
+            request, context: context, policy: policy, intake: intake, bodyLimit: bodyLimit, trace: trace)
+        span.attributes["http.response.status_code"] = Int(outcome.status.code)
+        span.attributes["cibridge.outcome"] = outcome.code
+        if case .accepted(let ids) = outcome, !ids.isEmpty { span.attributes["cloudevents.event_id"] = CallbackIntake.ids(ids) }
+        if outcome.status.code >= 500 { span.setStatus(SpanStatus(code: .error, message: outcome.message)) }
+        return outcome
+    }
 }
 
 /// The request's headers as kept with a quarantined body, tokens masked.

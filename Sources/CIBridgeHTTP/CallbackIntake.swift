@@ -4,6 +4,7 @@ import CIBridgeOutbox
 import CIBridgeSinks
 import Foundation
 import Logging
+import Tracing
 
 /// What happens to an admitted callback's body, independent of the HTTP server:
 /// decoded, appended to the outbox, or kept in quarantine. Returns a
@@ -18,6 +19,10 @@ public struct CallbackIntake: Sendable {
     /// setting logger metadata per request re-renders the handler's metadata
     /// (about 1 % of the CPU of an accepted callback), and most callbacks log nothing.
     var requestID: String?
+    /// Whether to make decode and outbox-append spans (children of the
+    /// current one): only when spans are exported, so that a bridge without a
+    /// tracer pays nothing for them.
+    var spans = false
 
     /// - Parameter metrics: where the append time and quarantine errors are counted; `nil`: nowhere.
     public init(http: BridgeConfiguration.HTTP, outbox: Outbox, quarantine: Quarantine, logger: Logger, metrics: BridgeMetrics? = nil) {
@@ -28,6 +33,13 @@ public struct CallbackIntake: Sendable {
         self.decoder = CallbackDecoder(limits: limits)
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// This intake, making a span for the decode and one for the outbox append.
+    public func withSpans() -> CallbackIntake {
+        var copy = self
+        copy.spans = true
+        return copy
     }
 
     /// This intake, logging with `requestID` in every line.
@@ -53,28 +65,44 @@ public struct CallbackIntake: Sendable {
         trace: CallbackTrace? = nil
     ) async -> CallbackOutcome {
         let decoded: CallbackBody
+        let decodeSpan = spans ? startSpan("decode") : nil
         do {
             decoded = try decoder.decode(body, contentType: contentType)
         } catch {
+            decodeSpan?.attributes["error.type"] = error.code.rawValue
+            decodeSpan?.setStatus(SpanStatus(code: .error, message: error.description))
+            decodeSpan?.end()
             await refuse(body: body, headers: headers(), error: error, client: client)
             return .undecodable(error)
         }
         if case .testPing(let message) = decoded {
+            decodeSpan?.end()
             logger.info("test ping from Tencent", metadata: tagged(["message": "\(message)"]))
             return .testPing
         }
         let envelopes = EnvelopeBuilder().envelopes(for: decoded)
+        // The envelopes (and their ids) are made here: part of the decode.
+        decodeSpan?.attributes["cloudevents.event_id"] = Self.ids(envelopes.map(\.id))
+        decodeSpan?.end()
+        // The append span covers the write and the wait for its group-committed fdatasync.
+        let appendSpan = spans ? startSpan("outbox append") : nil
+        appendSpan?.attributes["cloudevents.event_id"] = Self.ids(envelopes.map(\.id))
         let started = ContinuousClock.now
-        defer { metrics?.recordAppend(ContinuousClock.now - started) }
+        defer {
+            metrics?.recordAppend(ContinuousClock.now - started)
+            appendSpan?.end()
+        }
         do {
             let traceparent = trace?.traceparent
             let tracestate = trace?.tracestate
             _ = try await outbox.append(envelopes.map { OutboxEntry(envelope: $0, traceparent: traceparent, tracestate: tracestate) })
         } catch let error as OutboxError where error.isBackpressure {
             logger.warning("outbox refused the callback; answering 503", metadata: tagged(["reason": "\(error.message)"]))
+            appendSpan?.setStatus(SpanStatus(code: .error, message: error.message))
             return .outboxRefused(error)
         } catch {
             logger.error("outbox failed; answering 503", metadata: tagged(["error": "\(error)"]))
+            appendSpan?.setStatus(SpanStatus(code: .error, message: "\(error)"))
             return .outboxFailed("\(error)")
         }
         logger.debug(
@@ -84,6 +112,11 @@ public struct CallbackIntake: Sendable {
                 "traceparent": "\(trace?.traceparent ?? "none")",
             ]))
         return .accepted(ids: envelopes.map(\.id))
+    }
+
+    /// The `cloudevents.event_id` span attribute: the id, or every id of a callback with several events.
+    static func ids(_ ids: [String]) -> SpanAttribute {
+        ids.count == 1 ? .string(ids[0]) : .stringArray(ids)
     }
 
     /// Keeps a body that could not be decoded, and says so in one log line: a

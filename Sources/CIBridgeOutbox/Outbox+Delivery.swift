@@ -83,6 +83,7 @@ extension Outbox {
     /// letter is written on the outbox's I/O queue, and if that fails the
     /// record is retried instead, never dropped).
     public func resolve(_ sink: String, _ sequence: UInt64, _ outcome: DeliveryOutcome) {
+        deliveryObserver?.resolved(sink: sink, sequence: sequence, outcome: outcome)
         switch outcome {
         case .delivered, .duplicate:
             ack(sink, sequence, counting: outcome)

@@ -37,6 +37,8 @@ public final class Outbox: Sendable {
     /// Failures of work nobody awaits (maintenance, dead-letter writes, reads
     /// for sinks): logged once per change and counted.
     let errors: ErrorReporter
+    /// Told of every hand-out and outcome (publish spans); nil costs nothing.
+    let deliveryObserver: (any DeliveryObserver)?
 
     /// Where its files are.
     var paths: OutboxPaths { OutboxPaths(directory: directory) }
@@ -92,8 +94,9 @@ public final class Outbox: Sendable {
     /// This does blocking file I/O: from async code, use ``open(directory:configuration:logger:)``.
     public init(
         directory: String, configuration: OutboxConfiguration, logger: Logger = Logger(label: "cibridge.outbox"),
-        fileSystem: any OutboxFileSystem = PosixFileSystem()
+        fileSystem: any OutboxFileSystem = PosixFileSystem(), deliveryObserver: (any DeliveryObserver)? = nil
     ) throws(OutboxError) {
+        self.deliveryObserver = deliveryObserver
         self.directory = directory
         self.fileSystem = fileSystem
         self.configuration = configuration
@@ -148,12 +151,16 @@ public final class Outbox: Sendable {
     /// which must not block Swift's cooperative pool.
     public static func open(
         directory: String, configuration: OutboxConfiguration, logger: Logger = Logger(label: "cibridge.outbox"),
-        fileSystem: any OutboxFileSystem = PosixFileSystem()
+        fileSystem: any OutboxFileSystem = PosixFileSystem(), deliveryObserver: (any DeliveryObserver)? = nil
     ) async throws(OutboxError) -> Outbox {
         let result: Result<Outbox, OutboxError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do throws(OutboxError) {
-                    continuation.resume(returning: .success(try Outbox(directory: directory, configuration: configuration, logger: logger, fileSystem: fileSystem)))
+                    continuation.resume(
+                        returning: .success(
+                            try Outbox(
+                                directory: directory, configuration: configuration, logger: logger, fileSystem: fileSystem,
+                                deliveryObserver: deliveryObserver)))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }

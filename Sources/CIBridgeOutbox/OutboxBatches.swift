@@ -21,7 +21,9 @@ public struct OutboxBatches: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> [OutboxRecord]? {
             let batch = try await outbox.nextBatch(for: sink, limit: limit)
-            return batch.isEmpty ? nil : batch
+            if batch.isEmpty { return nil }
+            outbox.deliveryObserver?.handedOut(sink: sink, records: batch)
+            return batch
         }
     }
 

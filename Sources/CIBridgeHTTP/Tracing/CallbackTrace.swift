@@ -1,5 +1,6 @@
 import CIBridgeOutbox
 import HTTPTypes
+import Tracing
 import W3CTraceContext
 
 /// The W3C trace context one callback's records carry to Kafka and Redis.
@@ -14,8 +15,6 @@ import W3CTraceContext
 public struct CallbackTrace: Sendable, Hashable {
     /// The context the records carry: `traceparent` and `tracestate` values.
     public let context: TraceContext
-    /// Whether the request carried a valid `traceparent` (the trace was continued).
-    public let continued: Bool
 
     /// From the request's headers; `spanID` is the receive span's id
     /// (random when no tracer makes spans).
@@ -24,17 +23,19 @@ public struct CallbackTrace: Sendable, Hashable {
             let parent = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: headers[.tracestate])
         {
             context = TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state)
-            continued = true
         } else {
             // A new trace: not sampled, since nothing here records it unless a tracer does.
             context = TraceContext(traceID: .random(), spanID: spanID, flags: [], state: TraceState())
-            continued = false
         }
     }
 
-    public init(context: TraceContext, continued: Bool) {
+    /// From the `traceparent` and `tracestate` a tracer injected for its
+    /// span; nil when it injected none (no tracer, or an unusable value).
+    public init?(injected carrier: [String: String]) {
+        guard let value = carrier["traceparent"],
+            let context = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: carrier["tracestate"])
+        else { return nil }
         self.context = context
-        self.continued = continued
     }
 
     /// `00-<trace id>-<span id>-<flags>`.
@@ -46,4 +47,11 @@ public struct CallbackTrace: Sendable, Hashable {
 extension HTTPField.Name {
     static let traceparent = HTTPField.Name("traceparent")!
     static let tracestate = HTTPField.Name("tracestate")!
+}
+
+/// Reads a trace context from a request's headers.
+struct HTTPFieldsExtractor: Extractor {
+    func extract(key: String, from carrier: HTTPFields) -> String? {
+        HTTPField.Name(key).flatMap { carrier[$0] }
+    }
 }

@@ -9,6 +9,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import OTel
 import Prometheus
 import ServiceLifecycle
 
@@ -63,9 +64,16 @@ struct ServeCommand: AsyncParsableCommand {
             fileSystem = powerCut.layer
             logger.warning("test hook: SIGUSR2 cuts the power on the outbox", metadata: ["seed": "\(powerCutSeed)"])
         }
+        // Spans, when a collector is configured: bootstrapped before anything
+        // makes one, and its service first in the group, so it stops last and
+        // flushes what the others ended.
+        let tracing = try configuration.tracing.otlpEndpoint.map { endpoint in
+            try makeTracing(endpoint: endpoint, serviceName: configuration.tracing.serviceName, logger: logger)
+        }
         let outbox = try await Outbox.open(
             directory: configuration.outbox.directory, configuration: configuration.outboxConfiguration,
-            logger: Logger(label: "cibridge.outbox"), fileSystem: fileSystem)
+            logger: Logger(label: "cibridge.outbox"), fileSystem: fileSystem,
+            deliveryObserver: tracing == nil ? nil : PublishSpans())
         if outbox.recovery.created {
             // Harmless on a first start; after a restart it means the earlier outbox
             // (and whatever it held) is not where the configuration says.
@@ -79,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let sinks = try SinkFactory(configuration: configuration, logger: logger).makeSinks(outbox: outbox)
-        var services: [any Service] = sinks.map(SinkService.init)
+        var services: [any Service] = (tracing.map { [$0] } ?? []) + sinks.map(SinkService.init)
         let refresh: @Sendable () -> Void = {
             BridgeMetrics.record(outbox.status())
             for sink in sinks {
@@ -102,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let app = buildApplication(
             configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics,
-            tls: tlsStore, endpoints: endpoints,
+            tls: tlsStore, spans: tracing != nil, endpoints: endpoints,
             onServerRunning: { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
             })
@@ -118,6 +126,25 @@ struct ServeCommand: AsyncParsableCommand {
         withExtendedLifetime(powerCut) {}
         logger.notice("stopped")
     }
+}
+
+/// swift-otel's tracer, exporting spans over OTLP/HTTP (protobuf) to
+/// `endpoint`, and the service that runs its batch processor and exporter.
+/// Logs and metrics stay with swift-log and Prometheus: only traces go out.
+/// `OTEL_*` variables are not read, so this configuration is the whole of it.
+func makeTracing(endpoint: String, serviceName: String, logger: Logger) throws -> any Service {
+    var configuration = OTel.Configuration.default
+    configuration.serviceName = serviceName
+    configuration.logs.enabled = false
+    configuration.metrics.enabled = false
+    configuration.diagnosticLogger = .custom(logger)
+    configuration.traces.exporter = .otlp
+    configuration.traces.otlpExporter.endpoint = endpoint
+    configuration.traces.otlpExporter.protocol = .httpProtobuf
+    // Spans reach the collector within a second (the default is 5 s).
+    configuration.traces.batchSpanProcessor.scheduleDelay = .seconds(1)
+    logger.notice("tracing: spans exported over OTLP/HTTP", metadata: ["endpoint": "\(endpoint)"])
+    return try OTel.bootstrap(configuration: configuration, environment: [:])
 }
 
 /// swift-log to standard error, as text or as one JSON object per line.
