@@ -58,6 +58,15 @@ struct CallbackTraceTests {
         #expect(record.attributes[RecordTrace.tracestateAttribute] == nil)
     }
 
+    @Test("A tracestate longer than 512 bytes is dropped, the trace still continued")
+    func longTraceState() async throws {
+        let long = (0..<40).map { "v\($0)=\(String(repeating: "x", count: 12))" }.joined(separator: ",")
+        #expect(long.utf8.count > 512)
+        let record = try await post([HTTPField.Name("traceparent")!: Self.parent, HTTPField.Name("tracestate")!: long])
+        #expect(record.attributes[RecordTrace.traceparentAttribute]?.contains("0af7651916cd43dd8448eb211c80319c") == true)
+        #expect(record.attributes[RecordTrace.tracestateAttribute] == nil)
+    }
+
     @Test("The envelope is byte-identical with and without trace context; the trace is not among its attributes")
     func envelopeUnchanged() async throws {
         let traced = try await post([HTTPField.Name("traceparent")!: Self.parent, HTTPField.Name("tracestate")!: "lb=7f"])

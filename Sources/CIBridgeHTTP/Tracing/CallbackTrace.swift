@@ -20,7 +20,7 @@ public struct CallbackTrace: Sendable, Hashable {
     /// (random when no tracer makes spans).
     public init(headers: HTTPFields, spanID: SpanID = .random()) {
         if let value = headers[.traceparent],
-            let parent = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: headers[.tracestate])
+            let parent = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: Self.bounded(headers[.tracestate]))
         {
             context = TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state)
         } else {
@@ -33,9 +33,20 @@ public struct CallbackTrace: Sendable, Hashable {
     /// span; nil when it injected none (no tracer, or an unusable value).
     public init?(injected carrier: [String: String]) {
         guard let value = carrier["traceparent"],
-            let context = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: carrier["tracestate"])
+            let context = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: Self.bounded(carrier["tracestate"]))
         else { return nil }
         self.context = context
+    }
+
+    /// The longest `tracestate` passed on. It comes from the caller and goes
+    /// with every record: W3C Trace Context asks vendors to propagate at least
+    /// 512 characters and lets them drop the rest; a longer one is dropped
+    /// whole, so no caller can make every record carry kilobytes.
+    static let maximumTraceState = 512
+
+    static func bounded(_ tracestate: String?) -> String? {
+        guard let tracestate, tracestate.utf8.count <= maximumTraceState else { return nil }
+        return tracestate
     }
 
     /// `00-<trace id>-<span id>-<flags>`.
