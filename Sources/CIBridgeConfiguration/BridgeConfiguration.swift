@@ -40,6 +40,8 @@ public struct BridgeConfiguration: Sendable {
         public var clientCA: String?
         /// Applies with `clientCA`: `require` (the default) refuses a handshake without a valid client certificate.
         public var clientAuth: ClientAuth = .require
+        /// Whether `client_auth` was set (it means nothing without `client_ca`).
+        var clientAuthGiven = false
         /// How often the files are checked for a change (they are also reloaded on SIGHUP).
         public var reloadIntervalMilliseconds = 5_000
 

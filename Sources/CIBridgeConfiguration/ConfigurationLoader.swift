@@ -53,7 +53,12 @@ public enum ConfigurationLoader {
             guard case .mapping(let entries) = body else { throw ConfigurationError(key: section, "must be a mapping") }
             for (keyNode, valueNode) in entries {
                 let key = section + "." + (keyNode.string ?? "")
-                // `http.tls` is a mapping of its own keys (`http.tls.certificate`, …).
+                // `http.tls` is a mapping of its own keys (`http.tls.certificate`, …); empty (`tls: ~`) leaves it unset.
+                if nestedKeys.contains(key), case .scalar(let scalar) = valueNode,
+                    scalar.string.isEmpty || scalar.string == "null" || scalar.string == "~"
+                {
+                    continue
+                }
                 if nestedKeys.contains(key), case .mapping(let nested) = valueNode {
                     for (nestedKey, nestedValue) in nested {
                         let full = key + "." + (nestedKey.string ?? "")
@@ -164,6 +169,7 @@ public enum ConfigurationLoader {
                     throw ConfigurationError(key: source, "'\(given)' is neither 'require' nor 'optional'")
                 }
                 tls.clientAuth = auth
+                tls.clientAuthGiven = true
             default:
                 tls.reloadIntervalMilliseconds = try milliseconds(given, source)
                 guard tls.reloadIntervalMilliseconds >= 100 else { throw ConfigurationError(key: source, "at least 100ms") }
@@ -282,6 +288,9 @@ public enum ConfigurationLoader {
             _ = try c.redisSinkConfiguration()
         }
         if let tls = c.http.tls {
+            if tls.clientAuthGiven && tls.clientCA == nil {
+                throw ConfigurationError(key: "http.tls.client_auth", "needs http.tls.client_ca (the CAs client certificates must chain to)")
+            }
             guard !tls.certificate.isEmpty else {
                 throw ConfigurationError(key: "http.tls.certificate", "required with http.tls (a PEM file: the certificate, then intermediates)")
             }

@@ -88,11 +88,16 @@ public struct BridgeMetrics: Sendable {
     public func recordCertificate(_ material: TLSMaterial) {
         Gauge(label: "cibridge_tls_certificate_expiry_timestamp_seconds", factory: factory)
             .record(material.notValidAfter.timeIntervalSince1970)
+        Gauge(label: "cibridge_tls_reload_failing", factory: factory).record(0)
     }
 
-    /// A certificate reload: `cibridge_tls_reloads_total{result="ok"|"failed"}`.
+    /// A certificate reload: `cibridge_tls_reloads_total{result="ok"|"failed"}`,
+    /// and `cibridge_tls_reload_failing`, 1 from a failed reload until one
+    /// works (what the alert watches: a failure that a later reload fixed is
+    /// history, not a problem).
     public func recordTLSReload(succeeded: Bool) {
         (succeeded ? tlsReloadsSucceeded : tlsReloadsFailed).increment()
+        Gauge(label: "cibridge_tls_reload_failing", factory: factory).record(succeeded ? 0 : 1)
     }
 
     /// The Prometheus text of every metric.

@@ -43,7 +43,9 @@ public final class PublishSpans: DeliveryObserver {
         let replaced = open.withLock { open in
             started.compactMap { key, span in open.updateValue(span, forKey: key) }
         }
-        // A record handed out again before its first attempt was resolved (a rewind).
+        // A record handed out again before its first attempt was resolved (a
+        // rewind, which serve does not do while running): the old span ends
+        // here, and a late answer to the old attempt then ends the new one.
         for span in replaced { span.end() }
     }
 
@@ -65,16 +67,4 @@ public final class PublishSpans: DeliveryObserver {
         }
         span.end()
     }
-}
-
-/// Reads a trace context from a `[name: value]` carrier.
-public struct DictionaryExtractor: Extractor {
-    public init() {}
-    public func extract(key: String, from carrier: [String: String]) -> String? { carrier[key] }
-}
-
-/// Writes a trace context into a `[name: value]` carrier.
-public struct DictionaryInjector: Injector {
-    public init() {}
-    public func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) { carrier[key] = value }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Draws a ``TopView`` as text. `.terminal` adds colour and is meant to be
 /// redrawn in place; `.plain` has no escape codes, for pipes and logs.
 public struct TopRenderer: Sendable {
@@ -84,6 +86,8 @@ public struct TopRenderer: Sendable {
     static func number(_ value: Double, decimals: Int) -> String {
         guard value.isFinite else { return "–" }
         let scale = Double((0..<decimals).reduce(1) { result, _ in result * 10 })
+        // Beyond what Int64 holds (no real figure gets there): scientific notation, not a crash.
+        guard abs(value) * scale < 9e18 else { return String(format: "%.3g", value) }
         let scaled = Int64((abs(value) * scale).rounded())
         let whole = scaled / Int64(scale)
         let fraction = scaled % Int64(scale)

@@ -67,6 +67,13 @@ struct CallbackTraceTests {
         #expect(record.attributes[RecordTrace.tracestateAttribute] == nil)
     }
 
+    @Test("An invalid tracestate is dropped; the valid traceparent is still continued")
+    func invalidTraceState() async throws {
+        let record = try await post([HTTPField.Name("traceparent")!: Self.parent, HTTPField.Name("tracestate")!: "=,;not a state"])
+        #expect(record.attributes[RecordTrace.traceparentAttribute]?.contains("0af7651916cd43dd8448eb211c80319c") == true)
+        #expect(record.attributes[RecordTrace.tracestateAttribute] == nil)
+    }
+
     @Test("The envelope is byte-identical with and without trace context; the trace is not among its attributes")
     func envelopeUnchanged() async throws {
         let traced = try await post([HTTPField.Name("traceparent")!: Self.parent, HTTPField.Name("tracestate")!: "lb=7f"])

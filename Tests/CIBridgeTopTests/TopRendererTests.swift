@@ -1,4 +1,4 @@
-import CIBridgeTop
+@testable import CIBridgeTop
 import Testing
 
 @Suite("cibridge top: drawing")
@@ -43,6 +43,15 @@ struct TopRendererTests {
         #expect(text.contains("\u{1B}[31mDOWN"))
         #expect(text.contains("\u{1B}[32mup"))
         #expect(text.split(separator: "\n")[1].contains("cannot read the bridge: connection refused"))
+    }
+
+    @Test("Numbers: grouped, rounded; beyond Int64 in scientific notation rather than a crash")
+    func numbers() {
+        #expect(TopRenderer.count(1_234_567) == "1,234,567")
+        #expect(TopRenderer.number(0.05, decimals: 1) == "0.1")
+        #expect(TopRenderer.number(-2.5, decimals: 1) == "-2.5")
+        #expect(TopRenderer.count(1e30) == "1e+30")
+        #expect(TopRenderer.bytes(3 * 1_048_576) == "3.0 MiB")
     }
 
     @Test("Sparklines: zero is the lowest block, anything above it is visible, the peak is full")

@@ -76,11 +76,33 @@ struct TLSTests {
         #expect(old.status != 0)
         // The server refused it (alert 70), not the client.
         #expect(old.stdout.contains("alert protocol version") || old.stderr.contains("alert protocol version"), "\(old.stderr)")
+        // cibridge top reads a TLS bridge too, checking its certificate.
+        let top = try CLIRunner.run(
+            ["top", "--once", "--interval", "0.2", "--url", "https://127.0.0.1:\(serve.port)/metrics", "--cacert", pki.file("ca.pem")],
+            timeout: 30)
+        #expect(top.status == 0, "\(top.stderr)")
+        #expect(top.stdout.contains("total 1 ") && top.stdout.contains("https://127.0.0.1:\(serve.port)/metrics"), "\(top.stdout)")
+        let untrusted = try CLIRunner.run(
+            ["top", "--once", "--url", "https://127.0.0.1:\(serve.port)/metrics", "--cacert", pki.file("other-ca.pem")], timeout: 30)
+        #expect(untrusted.status == 1, "\(untrusted.stderr)")
         let text = try metrics(serve, pki)
         let expiry = text.split(separator: "\n").first { $0.hasPrefix("cibridge_tls_certificate_expiry_timestamp_seconds ") }
         let seconds = Double(expiry?.split(separator: " ").last ?? "") ?? 0
         // 30 days from now, give or take the test's minute.
         #expect(abs(seconds - Date().addingTimeInterval(30 * 86_400).timeIntervalSince1970) < 3600, "\(expiry ?? "no expiry metric")")
+    }
+
+    @Test("Without http.tls, SIGHUP is logged and serve keeps running (its default action would end it)")
+    func hangupWithoutTLS() async throws {
+        let redis = try RedisServer()
+        let serve = try ServeProcess(arguments: ["--redis-url", redis.url, "--token", Self.token])
+        defer { serve.remove() }
+        #expect(try await serve.waitUntilReady())
+        kill(serve.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await serve.waitUntilReady(seconds: 2))
+        #expect(serve.errors.text.contains("SIGHUP: nothing to reload"))
+        #expect(serve.terminate() == 0)
     }
 
     @Test("Plain HTTP to the TLS port gets no callback in")
@@ -140,19 +162,25 @@ struct TLSTests {
     @Test("config check: shows the expiry, reports an expired certificate, a key that is not the certificate's, a missing file")
     func configCheck() throws {
         let pki = try TestPKI()
-        func check(_ certificate: String, _ key: String) throws -> ChildProcess.Result {
+        func check(_ certificate: String, _ key: String, strict: Bool = false) throws -> ChildProcess.Result {
             try CLIRunner.run(
-                ["config", "check", "--redis-url", "redis://127.0.0.1:6379", "--tls-certificate", pki.file(certificate), "--tls-key", pki.file(key)],
+                ["config", "check", "--redis-url", "redis://127.0.0.1:6379", "--tls-certificate", pki.file(certificate), "--tls-key", pki.file(key)]
+                    + (strict ? ["--strict"] : []),
                 environment: [:])
         }
         let good = try check("server.pem", "server.key")
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.contains("# tls: CN=cibridge-1, 1 certificate in the chain"), "\(good.stdout)")
         #expect(good.stdout.contains("(29 days left)") || good.stdout.contains("(30 days left)"), "\(good.stdout)")
+        // Expired: reported, a warning (serve serves it, so that systemd's ExecStartPre does not
+        // keep it from starting and a renewal is picked up); an error with --strict.
         let expired = try check("expired.pem", "expired.key")
-        #expect(expired.status == 78)
-        #expect(expired.stderr.contains("config error: http.tls.certificate expired on 2020-01-02"), "\(expired.stderr)")
+        #expect(expired.status == 0)
+        #expect(expired.stderr.contains("warning: http.tls.certificate expired on 2020-01-02"), "\(expired.stderr)")
         #expect(expired.stdout.contains("EXPIRED"))
+        let strict = try check("expired.pem", "expired.key", strict: true)
+        #expect(strict.status == 78)
+        #expect(strict.stderr.contains("config error: http.tls.certificate expired on 2020-01-02"), "\(strict.stderr)")
         let mismatch = try check("server.pem", "server2.key")
         #expect(mismatch.status == 78)
         #expect(mismatch.stderr.contains("is not the private key of"), "\(mismatch.stderr)")
@@ -180,6 +208,15 @@ extension TLSTests {
         }
     }
 
+    /// A ready serve whose certificate files (`live.pem`, `live.key`, first
+    /// copies of `server`'s) the test replaces.
+    func liveServe(_ pki: TestPKI, _ redis: RedisServer, reloadInterval: String) async throws -> ServeProcess {
+        try install(pki, "server", as: "live")
+        let serve = try serve(pki, redis, certificate: "live", extra: ["reload_interval": reloadInterval])
+        #expect(try await waitUntilReady(serve, pki), "\(serve.errors.text)")
+        return serve
+    }
+
     /// The subject a new connection is shown.
     func servedSubject(_ serve: ServeProcess, _ pki: TestPKI) throws -> String {
         let answer = try curl(serve, "/healthz", post: false, ["-v", "--cacert", pki.file("ca.pem")])
@@ -195,15 +232,23 @@ extension TLSTests {
         return false
     }
 
+    /// Waits until serve logged `count` successful reloads.
+    func waitForReloads(_ count: Int, _ serve: ServeProcess, seconds: Double = 10) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if serve.errors.text.components(separatedBy: "TLS certificate reloaded").count - 1 >= count { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     @Test("The certificate is rotated under load on SIGHUP: new connections see it, a keep-alive connection and every request carry on")
     func rotationUnderLoad() async throws {
         let pki = try TestPKI()
         let redis = try RedisServer()
-        try install(pki, "server", as: "live")
         // Only SIGHUP reloads here: the file check is an hour away.
-        let serve = try serve(pki, redis, certificate: "live", extra: ["reload_interval": "1h"])
+        let serve = try await liveServe(pki, redis, reloadInterval: "1h")
         defer { serve.remove() }
-        #expect(try await waitUntilReady(serve, pki), "\(serve.errors.text)")
         #expect(try servedSubject(serve, pki) == "CN=cibridge-1")
 
         // One keep-alive connection through both rotations: 40 callbacks at 10/s.
@@ -249,15 +294,13 @@ extension TLSTests {
     func reloadOnFileChange() async throws {
         let pki = try TestPKI()
         let redis = try RedisServer()
-        try install(pki, "server", as: "live")
-        let serve = try serve(pki, redis, certificate: "live", extra: ["reload_interval": "200ms"])
+        let serve = try await liveServe(pki, redis, reloadInterval: "200ms")
         defer { serve.remove() }
-        #expect(try await waitUntilReady(serve, pki), "\(serve.errors.text)")
         try install(pki, "server2", as: "live")
         #expect(try await waitForSubject("CN=cibridge-2", serve, pki), "\(serve.errors.text)")
-        // A key that does not belong to the certificate (a renewal half done).
-        try FileManager.default.removeItem(atPath: pki.file("live.key"))
-        try FileManager.default.copyItem(atPath: pki.file("server.key"), toPath: pki.file("live.key"))
+        // A key that does not belong to the certificate (a renewal half done), put in place by a rename.
+        try FileManager.default.copyItem(atPath: pki.file("server.key"), toPath: pki.file("wrong.key"))
+        #expect(rename(pki.file("wrong.key"), pki.file("live.key")) == 0)
         try await Task.sleep(for: .seconds(1.5))
         #expect(try servedSubject(serve, pki) == "CN=cibridge-2")
         let failures = serve.errors.text.split(separator: "\n").filter { $0.contains("TLS reload failed") }
@@ -266,7 +309,15 @@ extension TLSTests {
         let text = try metrics(serve, pki)
         #expect(text.contains(#"cibridge_tls_reloads_total{result="failed"} 1"#), "\(text)")
         #expect(text.contains(#"cibridge_tls_reloads_total{result="ok"} 1"#))
+        #expect(text.contains("cibridge_tls_reload_failing 1"))
         #expect(try curl(serve, "/callbacks/\(Self.token)", ["--cacert", pki.file("ca.pem")]).status == 200)
+        // The right key again: reloaded, no longer failing.
+        try install(pki, "server2", as: "live")
+        #expect(try await waitForReloads(2, serve))
+        #expect(try metrics(serve, pki).contains("cibridge_tls_reload_failing 0"))
+        // A graceful stop is not a failed reload (the watcher is cancelled, nothing is attempted).
+        #expect(serve.terminate() == 0)
+        #expect(serve.errors.text.split(separator: "\n").filter { $0.contains("TLS reload failed") }.count == 1, "\(serve.errors.text)")
     }
 }
 

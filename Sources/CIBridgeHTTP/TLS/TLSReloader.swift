@@ -6,12 +6,16 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Reloads the listener's certificate, key and client CAs without a restart:
-/// on SIGHUP, and when one of the files changes (checked every
+/// on SIGHUP, and when the files change (checked every
 /// `http.tls.reload_interval`). New connections get the new context; open
-/// ones keep theirs. A reload that fails (a half-written file, a key that is
-/// not the certificate's) keeps the previous certificate and logs one line;
-/// a failing state is tried again only when the files change again or on
-/// the next SIGHUP, so it is not logged every interval.
+/// ones keep theirs.
+///
+/// A change is reloaded once the files have stayed the same for one
+/// interval: a renewal replaces the certificate and the key one after the
+/// other, and reading between the two would fail for nothing. A reload that
+/// fails (a half-written file, a key that is not the certificate's) keeps the
+/// previous certificate and logs one line; it is tried again at the next
+/// change or SIGHUP, so a failing state is not logged every interval.
 public struct TLSReloader: Service {
     let tls: BridgeConfiguration.TLS
     let store: TLSContextStore
@@ -34,20 +38,35 @@ public struct TLSReloader: Service {
                     await reload(reason: "SIGHUP")
                 }
             }
-            group.addTask {
-                var seen = await signature()
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(tls.reloadIntervalMilliseconds))
-                    let now = await signature()
-                    if now != seen {
-                        seen = now
-                        await reload(reason: "files changed")
-                    }
-                }
-            }
+            group.addTask { await watchFiles() }
             // Until the service group stops (or this task is cancelled).
             try? await gracefulShutdown()
             group.cancelAll()
+        }
+    }
+
+    /// Polls the files' signatures until cancelled; reloads a change once it is stable.
+    func watchFiles() async {
+        guard var loaded = try? await signature() else { return }
+        var previous = loaded
+        while true {
+            do {
+                try await Task.sleep(for: .milliseconds(tls.reloadIntervalMilliseconds))
+            } catch {
+                return  // cancelled: the service is stopping
+            }
+            let now: [String]
+            do {
+                now = try await signature()
+            } catch {
+                return  // cancelled (the thread pool refuses work then)
+            }
+            // Changed since the last reload, and the same as one interval ago: settled.
+            if now != loaded, now == previous {
+                loaded = now
+                await reload(reason: "files changed")
+            }
+            previous = now
         }
     }
 
@@ -59,7 +78,7 @@ public struct TLSReloader: Service {
         do {
             result = try await NIOThreadPool.singleton.runIfActive { Result { () throws(TLSError) in try TLSMaterial(tls) } }
         } catch {
-            result = .failure(TLSError(.unreadable, "http.tls: the reload could not run (\(error))"))
+            return  // cancelled: the service is stopping, nothing was attempted
         }
         switch result {
         case .success(let material):
@@ -77,15 +96,16 @@ public struct TLSReloader: Service {
 
     /// What identifies the files' contents without reading them: inode, size
     /// and modification time of each (a rename over the file, as cert-manager
-    /// and certbot do, changes the inode).
-    func signature() async -> [String] {
+    /// and certbot do, changes the inode). A missing file is part of the
+    /// signature, not an error: the reload that follows says what is wrong.
+    func signature() async throws -> [String] {
         let paths = [tls.certificate, tls.key] + (tls.clientCA.map { [$0] } ?? [])
-        return (try? await NIOThreadPool.singleton.runIfActive {
+        return try await NIOThreadPool.singleton.runIfActive {
             paths.map { path -> String in
                 var info = stat()
-                guard stat(path, &info) == 0 else { return "\(path): missing" }
+                guard stat(path, &info) == 0 else { return "\(path): missing (errno \(errno))" }
                 return "\(path): \(info.st_ino) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
             }
-        }) ?? []
+        }
     }
 }

@@ -19,9 +19,7 @@ public struct CallbackTrace: Sendable, Hashable {
     /// From the request's headers; `spanID` is the receive span's id
     /// (random when no tracer makes spans).
     public init(headers: HTTPFields, spanID: SpanID = .random()) {
-        if let value = headers[.traceparent],
-            let parent = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: Self.bounded(headers[.tracestate]))
-        {
+        if let value = headers[.traceparent], let parent = Self.parse(value, headers[.tracestate]) {
             context = TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state)
         } else {
             // A new trace: not sampled, since nothing here records it unless a tracer does.
@@ -32,9 +30,7 @@ public struct CallbackTrace: Sendable, Hashable {
     /// From the `traceparent` and `tracestate` a tracer injected for its
     /// span; nil when it injected none (no tracer, or an unusable value).
     public init?(injected carrier: [String: String]) {
-        guard let value = carrier["traceparent"],
-            let context = try? TraceContext(traceParentHeaderValue: value, traceStateHeaderValue: Self.bounded(carrier["tracestate"]))
-        else { return nil }
+        guard let value = carrier["traceparent"], let context = Self.parse(value, carrier["tracestate"]) else { return nil }
         self.context = context
     }
 
@@ -44,9 +40,16 @@ public struct CallbackTrace: Sendable, Hashable {
     /// whole, so no caller can make every record carry kilobytes.
     static let maximumTraceState = 512
 
-    static func bounded(_ tracestate: String?) -> String? {
-        guard let tracestate, tracestate.utf8.count <= maximumTraceState else { return nil }
-        return tracestate
+    /// A valid `traceparent` with `tracestate` when that is valid and short
+    /// enough, else without it: W3C Trace Context says an invalid `tracestate`
+    /// must not invalidate the `traceparent`.
+    static func parse(_ traceparent: String, _ tracestate: String?) -> TraceContext? {
+        if let tracestate, tracestate.utf8.count <= maximumTraceState,
+            let context = try? TraceContext(traceParentHeaderValue: traceparent, traceStateHeaderValue: tracestate)
+        {
+            return context
+        }
+        return try? TraceContext(traceParentHeaderValue: traceparent, traceStateHeaderValue: nil)
     }
 
     /// `00-<trace id>-<span id>-<flags>`.

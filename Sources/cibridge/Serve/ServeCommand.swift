@@ -9,6 +9,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOPosix
 import OTel
 import Prometheus
 import ServiceLifecycle
@@ -44,7 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
         var tlsStore: TLSContextStore?
         if let tls = configuration.http.tls {
             do {
-                let material = try TLSMaterial(tls)
+                // File reads and key parsing block: on NIO's thread pool, not the cooperative one.
+                let material = try await NIOThreadPool.singleton.runIfActive {
+                    Result { () throws(TLSError) in try TLSMaterial(tls) }
+                }.get()
                 do {
                     try material.checkValidity()
                 } catch {
@@ -53,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 logger.notice("TLS on the listener", metadata: ["certificate": "\(material.summary())"])
                 tlsStore = TLSContextStore(material)
-            } catch {
+            } catch let error as TLSError {
                 report("config error: \(error.message)")
                 throw ExitCode(78)
             }
@@ -107,6 +111,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let tls = configuration.http.tls, let tlsStore {
             services.append(TLSReloader(tls: tls, store: tlsStore, logger: logger, metrics: metrics))
+        } else {
+            services.append(HangupService(logger: logger))
         }
         let app = buildApplication(
             configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics,

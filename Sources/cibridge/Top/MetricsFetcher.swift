@@ -2,8 +2,9 @@ import CIBridgeTop
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
-/// Fetches a bridge's `/metrics` over plain HTTP/1.1, one connection per
+/// Fetches a bridge's `/metrics` over HTTP/1.1 (or HTTPS), one connection per
 /// fetch (once a second is nothing for the bridge, and a fresh connection
 /// notices a restarted bridge at once). SwiftNIO is already here for the
 /// server; a whole HTTP client library for one GET would not pay its way.
@@ -12,13 +13,19 @@ struct MetricsFetcher: Sendable {
     let port: Int
     let path: String
     let timeout: TimeAmount
+    /// For an `https://` URL (a bridge with `http.tls`): the client context.
+    let tls: NIOSSLContext?
 
-    /// `url`: `http://HOST:PORT[/PATH]`, or `HOST:PORT` (as in `http.listen`).
-    /// Without a path, `/metrics`.
-    init(url: String, timeout: TimeAmount = .seconds(2)) throws(TopError) {
+    /// `url`: `http(s)://HOST:PORT[/PATH]`, or `HOST:PORT` (as in `http.listen`).
+    /// Without a path, `/metrics`. For `https://`, the server certificate is
+    /// checked against `caFile` (PEM) or the system's trust store, and against
+    /// the host (a name, or the address for an IP).
+    init(url: String, caFile: String? = nil, timeout: TimeAmount = .seconds(2)) throws(TopError) {
         var rest = Substring(url)
+        var secure = false
         if rest.hasPrefix("https://") {
-            throw TopError(.configuration, "--url \(url): https is not supported; give the bridge's own http:// listener")
+            rest = rest.dropFirst("https://".count)
+            secure = true
         }
         if rest.hasPrefix("http://") { rest = rest.dropFirst("http://".count) }
         let authority = rest.prefix { $0 != "/" }
@@ -35,10 +42,23 @@ struct MetricsFetcher: Sendable {
         self.port = port
         self.path = path.isEmpty || path == "/" ? "/metrics" : String(path)
         self.timeout = timeout
+        if secure {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            if let caFile { configuration.trustRoots = .file(caFile) }
+            do {
+                tls = try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw TopError(.configuration, "--cacert \(caFile ?? "(system trust store)"): \(error)")
+            }
+        } else {
+            if caFile != nil { throw TopError(.configuration, "--cacert applies to an https:// --url only") }
+            tls = nil
+        }
     }
 
     /// What `/metrics` says now.
-    var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
+    var description: String { "\(tls == nil ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
 
     /// The body of a 200 answer; anything else throws ``TopError/Kind/unreachable``.
     func fetch() async throws(TopError) -> String {
@@ -62,8 +82,14 @@ struct MetricsFetcher: Sendable {
     private func get() async throws -> String {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(timeout)
-            .connect(host: host, port: port) { channel in
+            .connect(host: host, port: port) { [tls, host] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // SNI and name checks for a host name; for an address NIOSSL checks it against the certificate's IP names.
+                        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
                         wrappingChannelSynchronously: channel)

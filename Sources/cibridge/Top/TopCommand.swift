@@ -2,6 +2,7 @@ import ArgumentParser
 import CIBridgeTop
 import Foundation
 import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -20,8 +21,11 @@ struct TopCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The bridge's metrics: http://HOST:PORT/metrics (its http.listen address).")
+    @Option(help: "The bridge's metrics: http://HOST:PORT/metrics (its http.listen address); https:// with http.tls.")
     var url = "http://127.0.0.1:8080/metrics"
+
+    @Option(help: "PEM CA certificates to check an https:// bridge's certificate with (default: the system's).")
+    var cacert: String?
 
     @Option(help: "Seconds between refreshes.")
     var interval: Double = 1
@@ -34,11 +38,21 @@ struct TopCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard interval >= 0.1, interval <= 3600 else { throw ValidationError("--interval must be between 0.1 and 3600 seconds") }
-        do { _ = try MetricsFetcher(url: url) } catch { throw ValidationError(error.message) }
     }
 
     func run() async throws {
-        let fetcher = try MetricsFetcher(url: url, timeout: .milliseconds(Int64(max(1000, interval * 1000))))
+        // Reading a CA file is blocking: on NIO's thread pool, not the cooperative one.
+        let (url, cacert, timeout) = (url, cacert, TimeAmount.milliseconds(Int64(max(1000, interval * 1000))))
+        let made = try await NIOThreadPool.singleton.runIfActive {
+            Result { () throws(TopError) in try MetricsFetcher(url: url, caFile: cacert, timeout: timeout) }
+        }
+        let fetcher: MetricsFetcher
+        switch made {
+        case .success(let made): fetcher = made
+        case .failure(let error):
+            FileHandle.standardError.write(Data("cibridge top: \(error.message)\n".utf8))
+            throw ExitCode(64)
+        }
         let terminal = !plain && isatty(STDOUT_FILENO) == 1
         let renderer = TopRenderer(style: terminal ? .terminal : .plain)
         var model = TopModel(source: fetcher.description)
