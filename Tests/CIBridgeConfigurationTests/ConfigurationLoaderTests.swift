@@ -101,6 +101,34 @@ struct ConfigurationLoaderTests {
         #expect(cluster.keys(id: "abc", attribute: { _ in nil }, partitionKey: "wf-1")[0].hasPrefix("cibridge:dedupe:{"))
     }
 
+    @Test("http.tls and tracing: nested keys, variables, an empty tls section left unset")
+    func tlsAndTracing() throws {
+        let yaml = """
+            http:
+              tls:
+                certificate: /etc/c.pem
+                key: /etc/k.pem
+                client_ca: /etc/ca.pem
+                client_auth: optional
+                reload_interval: 2s
+            tracing:
+              otlp_endpoint: http://collector:4318/v1/traces
+            redis:
+              url: redis://h
+            """
+        let c = try ConfigurationLoader.load(yaml: yaml, environment: ["CIBRIDGE_TRACING_SERVICE_NAME": "bridge-a"])
+        #expect(c.http.tls?.certificate == "/etc/c.pem" && c.http.tls?.key == "/etc/k.pem")
+        #expect(c.http.tls?.clientCA == "/etc/ca.pem" && c.http.tls?.clientAuth == .optional)
+        #expect(c.http.tls?.reloadIntervalMilliseconds == 2000)
+        #expect(c.tracing.otlpEndpoint == "http://collector:4318/v1/traces" && c.tracing.serviceName == "bridge-a")
+        let unset = try ConfigurationLoader.load(yaml: "http:\n  tls: ~\nredis:\n  url: redis://h\n")
+        #expect(unset.http.tls == nil && unset.tracing.otlpEndpoint == nil)
+        let fromVariables = try ConfigurationLoader.load(
+            yaml: nil,
+            environment: ["CIBRIDGE_HTTP_TLS_CERTIFICATE": "c.pem", "CIBRIDGE_HTTP_TLS_KEY": "k.pem", "CIBRIDGE_REDIS_URL": "redis://h"])
+        #expect(fromVariables.http.tls?.clientAuth == .require && fromVariables.http.tls?.clientCA == nil)
+    }
+
     @Test("Every mistake is one error naming the key", arguments: [
         ("http:\n  lisen: 1\nredis:\n  url: redis://h\n", "http.lisen"),
         ("htp:\n  listen: 1\n", "htp"),
@@ -133,6 +161,12 @@ struct ConfigurationLoaderTests {
         ("redis:\n  url: redis://h\n  workflow_streams: maybe\n", "redis.workflow_streams"),
         ("redis:\n  url: redis://h\n  workflow_streams: false\n  topic_streams: off\n", "redis.topic_streams"),
         ("log:\n  level: loud\nredis:\n  url: redis://h\n", "log.level"),
+        ("http:\n  tls:\n    key: k.pem\nredis:\n  url: redis://h\n", "http.tls.certificate"),
+        ("http:\n  tls:\n    certificate: c.pem\nredis:\n  url: redis://h\n", "http.tls.key"),
+        ("http:\n  tls:\n    certificate: c.pem\n    key: k.pem\n    client_auth: optional\nredis:\n  url: redis://h\n", "http.tls.client_auth"),
+        ("http:\n  tls:\n    certificate: c.pem\n    key: k.pem\n    client_ca: ca.pem\n    client_auth: maybe\nredis:\n  url: redis://h\n", "http.tls.client_auth"),
+        ("http:\n  tls:\n    certificat: c.pem\nredis:\n  url: redis://h\n", "http.tls.certificat"),
+        ("tracing:\n  otlp_endpoint: collector:4318\nredis:\n  url: redis://h\n", "tracing.otlp_endpoint"),
         ("", "kafka.brokers"),
         ("http: [\n", "(file)"),
     ])
