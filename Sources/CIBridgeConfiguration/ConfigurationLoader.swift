@@ -49,16 +49,12 @@ public enum ConfigurationLoader {
             guard ["http", "outbox", "kafka", "redis", "log", "tracing"].contains(section) else {
                 throw ConfigurationError(key: section, "unknown section (expected http, outbox, kafka, redis, log or tracing)")
             }
-            if case .scalar(let scalar) = body, scalar.string.isEmpty || scalar.string == "null" || scalar.string == "~" { continue }
+            if isNull(body) { continue }
             guard case .mapping(let entries) = body else { throw ConfigurationError(key: section, "must be a mapping") }
             for (keyNode, valueNode) in entries {
                 let key = section + "." + (keyNode.string ?? "")
                 // `http.tls` is a mapping of its own keys (`http.tls.certificate`, …); empty (`tls: ~`) leaves it unset.
-                if nestedKeys.contains(key), case .scalar(let scalar) = valueNode,
-                    scalar.string.isEmpty || scalar.string == "null" || scalar.string == "~"
-                {
-                    continue
-                }
+                if nestedKeys.contains(key), isNull(valueNode) { continue }
                 if nestedKeys.contains(key), case .mapping(let nested) = valueNode {
                     for (nestedKey, nestedValue) in nested {
                         let full = key + "." + (nestedKey.string ?? "")
@@ -69,6 +65,12 @@ public enum ConfigurationLoader {
                 try set(key, try value(of: valueNode, key: key), on: &configuration, source: key)
             }
         }
+    }
+
+    /// An empty value (`section:`, `~`, `null`): the section or key is left unset.
+    static func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node else { return false }
+        return scalar.string.isEmpty || scalar.string == "null" || scalar.string == "~"
     }
 
     static func value(of node: Node, key: String) throws(ConfigurationError) -> Value {

@@ -81,12 +81,13 @@ public struct CallbackIntake: Sendable {
             return .testPing
         }
         let envelopes = EnvelopeBuilder().envelopes(for: decoded)
+        let ids = envelopes.map(\.id)
         // The envelopes (and their ids) are made here: part of the decode.
-        decodeSpan?.attributes["cloudevents.event_id"] = Self.ids(envelopes.map(\.id))
+        decodeSpan?.attributes["cloudevents.event_id"] = Self.ids(ids)
         decodeSpan?.end()
         // The append span covers the write and the wait for its group-committed fdatasync.
         let appendSpan = spans ? startSpan("outbox append") : nil
-        appendSpan?.attributes["cloudevents.event_id"] = Self.ids(envelopes.map(\.id))
+        appendSpan?.attributes["cloudevents.event_id"] = Self.ids(ids)
         let started = ContinuousClock.now
         defer {
             metrics?.recordAppend(ContinuousClock.now - started)
@@ -108,10 +109,10 @@ public struct CallbackIntake: Sendable {
         logger.debug(
             "callback stored",
             metadata: tagged([
-                "events": "\(envelopes.count)", "ids": "\(envelopes.map(\.id).joined(separator: ","))",
+                "events": "\(envelopes.count)", "ids": "\(ids.joined(separator: ","))",
                 "traceparent": "\(trace?.traceparent ?? "none")",
             ]))
-        return .accepted(ids: envelopes.map(\.id))
+        return .accepted(ids: ids)
     }
 
     /// The `cloudevents.event_id` span attribute: the id, or every id of a callback with several events.

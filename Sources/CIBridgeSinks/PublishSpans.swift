@@ -26,18 +26,15 @@ public final class PublishSpans: DeliveryObserver {
         var started: [(Key, any Span)] = []
         started.reserveCapacity(records.count)
         for record in records {
+            let envelope = RecordEnvelope(record)
             var context = ServiceContext.topLevel
-            if let traceparent = record.attributes[RecordTrace.traceparentAttribute] {
-                var carrier = ["traceparent": traceparent]
-                carrier["tracestate"] = record.attributes[RecordTrace.tracestateAttribute]
-                InstrumentationSystem.instrument.extract(carrier, into: &context, using: DictionaryExtractor())
-            }
+            InstrumentationSystem.instrument.extract(envelope, into: &context, using: RecordTraceExtractor())
             let span = startSpan("publish \(sink)", context: context, ofKind: .producer)
             span.attributes["messaging.system"] = sink
             span.attributes["messaging.destination.partition.key"] = record.key
             span.attributes["cibridge.outbox.sequence"] = Int64(record.sequence)
-            if let id = record.attributes["id"] { span.attributes["cloudevents.event_id"] = id }
-            if let type = record.attributes["type"] { span.attributes["cloudevents.event_type"] = type }
+            if let id = envelope["id"] { span.attributes["cloudevents.event_id"] = id }
+            if let type = envelope["type"] { span.attributes["cloudevents.event_type"] = type }
             started.append((Key(sink: sink, sequence: record.sequence), span))
         }
         let replaced = open.withLock { open in

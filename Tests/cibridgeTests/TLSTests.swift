@@ -30,11 +30,18 @@ struct TLSTests {
     func curl(_ serve: ServeProcess, _ path: String, scheme: String = "https", post: Bool = true, _ options: [String] = [])
         throws -> Answer
     {
+        try Self.curl(port: serve.port, path, scheme: scheme, post: post, options)
+    }
+
+    /// The same by port, for callers that must not capture the process object (``LoadLoop``).
+    static func curl(port: Int, _ path: String, scheme: String = "https", post: Bool = true, _ options: [String] = [])
+        throws -> Answer
+    {
         var arguments = ["-sS", "--max-time", "10", "-o", "/dev/stderr", "-w", "%{http_code}"] + options
         if post {
             arguments += ["-H", "Content-Type: application/xml", "--data-binary", "@" + CLIRunner.fixture("seed/case2-workflow.xml")]
         }
-        arguments.append("\(scheme)://127.0.0.1:\(serve.port)\(path)")
+        arguments.append("\(scheme)://127.0.0.1:\(port)\(path)")
         let result = try ChildProcess.run("/usr/bin/curl", arguments, timeout: 20)
         return Answer(status: Int(result.stdout.trimmingCharacters(in: .whitespaces)) ?? 0, exit: result.status, output: result.stderr)
     }
@@ -259,14 +266,8 @@ extension TLSTests {
         let longLived = try ChildProcess("/usr/bin/curl", keepAlive)
 
         // Three callers, each request on a new connection, until told to stop.
-        let (port, ca, body) = (serve.port, pki.file("ca.pem"), CLIRunner.fixture("seed/case2-workflow.xml"))
-        let load = LoadLoop(callers: 3) {
-            let result = try ChildProcess.run(
-                "/usr/bin/curl",
-                ["-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, "-H", "Content-Type: application/xml",
-                 "--data-binary", "@" + body, "https://127.0.0.1:\(port)/callbacks/\(Self.token)"], timeout: 20)
-            return Int(result.stdout) ?? 0
-        }
+        let (port, ca) = (serve.port, pki.file("ca.pem"))
+        let load = LoadLoop(callers: 3) { try Self.curl(port: port, "/callbacks/\(Self.token)", ["--cacert", ca]).status }
         try await Task.sleep(for: .seconds(1))
         try install(pki, "server2", as: "live")
         kill(serve.processIdentifier, SIGHUP)

@@ -1,5 +1,6 @@
 import CIBridgeConfiguration
 import Foundation
+import NIOPosix
 import NIOSSL
 
 /// The listener's TLS files, read and checked, and the `NIOSSLContext` made
@@ -69,6 +70,13 @@ public struct TLSMaterial: Sendable {
         notValidAfter = Date(timeIntervalSince1970: TimeInterval(chain[0].notValidAfter))
         notValidBefore = Date(timeIntervalSince1970: TimeInterval(chain[0].notValidBefore))
         self.clientCAs = clientCAs.count
+    }
+
+    /// The same, read on NIO's thread pool: the file reads and key parsing
+    /// block, and must not run on the cooperative pool (serve's start, reloads).
+    /// Throws `CancellationError` when the calling task is cancelled first.
+    public static func load(_ tls: BridgeConfiguration.TLS) async throws -> Result<TLSMaterial, TLSError> {
+        try await NIOThreadPool.singleton.runIfActive { Result { () throws(TLSError) in try TLSMaterial(tls) } }
     }
 
     /// Throws ``TLSError/Code/expired`` when `date` is outside the leaf's validity.

@@ -3,12 +3,11 @@ import Foundation
 import Logging
 import NIOPosix
 import ServiceLifecycle
-import UnixSignals
 
 /// Reloads the listener's certificate, key and client CAs without a restart:
-/// on SIGHUP, and when the files change (checked every
-/// `http.tls.reload_interval`). New connections get the new context; open
-/// ones keep theirs.
+/// when the files change (checked every `http.tls.reload_interval`), and when
+/// ``reload(reason:)`` is called (serve calls it on SIGHUP). New connections
+/// get the new context; open ones keep theirs.
 ///
 /// A change is reloaded once the files have stayed the same for one
 /// interval: a renewal replaces the certificate and the key one after the
@@ -30,19 +29,9 @@ public struct TLSReloader: Service {
         metrics?.recordCertificate(store.current)
     }
 
+    /// Watches the files until the service group stops.
     public func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in signals {
-                    await reload(reason: "SIGHUP")
-                }
-            }
-            group.addTask { await watchFiles() }
-            // Until the service group stops (or this task is cancelled).
-            try? await gracefulShutdown()
-            group.cancelAll()
-        }
+        try await cancelWhenGracefulShutdown { await watchFiles() }
     }
 
     /// Polls the files' signatures until cancelled; reloads a change once it is stable.
@@ -71,12 +60,10 @@ public struct TLSReloader: Service {
     }
 
     /// Reads the files again and, when they are usable, switches new connections to them.
-    func reload(reason: String) async {
-        let tls = self.tls
-        // File reads and the context's key parsing are blocking work: off the cooperative pool.
+    public func reload(reason: String) async {
         let result: Result<TLSMaterial, TLSError>
         do {
-            result = try await NIOThreadPool.singleton.runIfActive { Result { () throws(TLSError) in try TLSMaterial(tls) } }
+            result = try await TLSMaterial.load(tls)
         } catch {
             return  // cancelled: the service is stopping, nothing was attempted
         }

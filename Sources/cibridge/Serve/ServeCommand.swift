@@ -9,7 +9,6 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
-import NIOPosix
 import OTel
 import Prometheus
 import ServiceLifecycle
@@ -45,10 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         var tlsStore: TLSContextStore?
         if let tls = configuration.http.tls {
             do {
-                // File reads and key parsing block: on NIO's thread pool, not the cooperative one.
-                let material = try await NIOThreadPool.singleton.runIfActive {
-                    Result { () throws(TLSError) in try TLSMaterial(tls) }
-                }.get()
+                let material = try await TLSMaterial.load(tls).get()
                 do {
                     try material.checkValidity()
                 } catch {
@@ -109,11 +105,14 @@ struct ServeCommand: AsyncParsableCommand {
         let endpoints: @Sendable () -> [String: String] = {
             Dictionary(sinks.compactMap { sink in sink.endpoint.map { (sink.name, $0) } }) { first, _ in first }
         }
+        var reloader: TLSReloader?
         if let tls = configuration.http.tls, let tlsStore {
-            services.append(TLSReloader(tls: tls, store: tlsStore, logger: logger, metrics: metrics))
-        } else {
-            services.append(HangupService(logger: logger))
+            reloader = TLSReloader(tls: tls, store: tlsStore, logger: logger, metrics: metrics)
+            services.append(reloader!)
         }
+        var reloadOnHangup: (@Sendable () async -> Void)?
+        if let reloader { reloadOnHangup = { await reloader.reload(reason: "SIGHUP") } }
+        services.append(HangupService(logger: logger, reload: reloadOnHangup))
         let app = buildApplication(
             configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics,
             tls: tlsStore, spans: tracing != nil, endpoints: endpoints,

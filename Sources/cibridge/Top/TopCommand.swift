@@ -62,16 +62,19 @@ struct TopCommand: AsyncParsableCommand {
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         }
 
+        /// The next frame, from a new reading.
+        func read() async throws(TopError) -> TopView {
+            model.update(try MetricsScrape(text: try await fetcher.fetch(), time: now()))
+        }
+
         if once {
-            for reading in 0..<2 {
-                if reading == 1 { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) }
-                do {
-                    let view = model.update(try MetricsScrape(text: try await fetcher.fetch(), time: now()))
-                    if reading == 1 { print(renderer.render(view, clock: Self.clock()), terminator: "") }
-                } catch {
-                    FileHandle.standardError.write(Data("cibridge top: \(fetcher.description): \(error.message)\n".utf8))
-                    throw ExitCode(1)
-                }
+            do {
+                _ = try await read()  // the first reading, for the rates
+                try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+                print(renderer.render(try await read(), clock: Self.clock()), terminator: "")
+            } catch {
+                FileHandle.standardError.write(Data("cibridge top: \(fetcher.description): \(error.message)\n".utf8))
+                throw ExitCode(1)
             }
             return
         }
@@ -82,7 +85,7 @@ struct TopCommand: AsyncParsableCommand {
         while !Interruption.requested {
             let view: TopView
             do {
-                view = model.update(try MetricsScrape(text: try await fetcher.fetch(), time: now()))
+                view = try await read()
             } catch {
                 view = model.failed(error)
             }
