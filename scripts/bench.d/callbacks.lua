@@ -1,6 +1,7 @@
 -- wrk script for scripts/bench: POSTs the spec's three callbacks (XML and JSON)
--- round-robin, each with a unique JobId/RunId and one of 256 WorkflowIds, so
--- every request is a new event and many partitions and streams are used.
+-- round-robin, each with a unique JobId/RunId and one of BENCH_WORKFLOWS
+-- WorkflowIds (default 256, so many partitions and streams are used; 1: every
+-- callback has the same one, as with most users), so every request is a new event.
 -- Usage: BENCH_FIXTURES=dir BENCH_RESULT=file wrk ... -s callbacks.lua URL
 
 local threads = {}
@@ -29,6 +30,7 @@ function init(args)
     }
     n = 0
     run = tonumber(os.getenv("BENCH_RUN") or "0")  -- ids stay unique across the runs of one bench
+    workflows = tonumber(os.getenv("BENCH_WORKFLOWS") or "256")
 end
 
 -- BENCH_DELAY_MS: each connection pauses between requests (a paced load), by
@@ -52,7 +54,7 @@ function request()
     local text = body[1]
         :gsub("j6842765cf84611ecb8546d80f2baf56f", "j" .. unique)
         :gsub("ic90edd59f84f11ec9d4f525400a3c59f", "i" .. unique)
-        :gsub("web6ac56c1ef54dbfa44d7f4103203be9", string.format("w%031d", (n * 7 + tid) % 256))
+        :gsub("web6ac56c1ef54dbfa44d7f4103203be9", string.format("w%031d", (n * 7 + tid) % workflows))
     return wrk.format("POST", nil, { ["Content-Type"] = body[2] }, text)
 end
 
