@@ -4,36 +4,32 @@
 /// consumers never have to guess. Any other field becomes an array only when
 /// it actually occurs more than once. Both rules apply to XML and JSON alike.
 public struct RepeatedFields: Hashable, Sendable {
-    /// (child, parent) pairs; a `nil` parent matches any parent.
-    private let rules: [Rule]
-
-    private struct Rule: Hashable, Sendable {
-        let child: String
-        let parent: String?
-    }
+    /// Per child name: `nil` when it is an array under any parent, else the
+    /// parents under which it is one. Looked up for every field of every
+    /// callback: one hash of a short name, where a scan of the ~25 rules cost
+    /// 1.6 % of an accepted callback's CPU (string compares that mostly fail).
+    private let rules: [String: [String]?]
 
     /// - Parameters:
     ///   - names: field names that are arrays wherever they occur.
     ///   - paths: `Parent/Child` pairs that are arrays only under that parent.
     public init(names: Set<String>, paths: Set<String>) {
-        var rules = names.map { Rule(child: $0, parent: nil) }
+        var rules: [String: [String]?] = [:]
         for path in paths {
             let parts = path.split(separator: "/", maxSplits: 1).map(String.init)
             precondition(parts.count == 2, "a repeated-field path is Parent/Child, got \(path)")
-            rules.append(Rule(child: parts[1], parent: parts[0]))
+            rules[parts[1], default: []]?.append(parts[0])
         }
-        self.rules = rules.sorted { ($0.child, $0.parent ?? "") < ($1.child, $1.parent ?? "") }
+        // A name repeated anywhere wins over the same name's parent pairs.
+        for name in names { rules[name] = .some(nil) }
+        self.rules = rules.mapValues { $0?.sorted() }
     }
 
     /// Whether `child` inside an element named `parent` is always an array.
     public func isRepeated(_ child: String, under parent: String) -> Bool {
-        // A few short ASCII names: a linear scan of small-string compares beats
-        // hashing. (`==` is exact here: an ASCII string equals only itself.)
-        for rule in rules where rule.child == child {
-            guard let ruleParent = rule.parent else { return true }
-            if ruleParent == parent { return true }
-        }
-        return false
+        guard let parents = rules[child] else { return false }
+        guard let parents else { return true }
+        return parents.contains(parent)
     }
 
     /// The fields Tencent Cloud Infinite documents as repeatable in callbacks:
