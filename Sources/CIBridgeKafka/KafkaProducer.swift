@@ -110,8 +110,12 @@ public final class KafkaProducer: @unchecked Sendable {
         let error: OpaquePointer? = message.topic.withCString { topic in
             message.key.withUnsafeBytes { key in
                 message.value.withUnsafeBytes { value in
-                    withHeaderPointers(message.headers) { headers in
-                        var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5 + headers.count)
+                    // The fields and the headers' bytes live on the stack for the call:
+                    // librdkafka copies both (RD_KAFKA_MSG_F_COPY, and headers always),
+                    // so no allocation is made per message for them.
+                    let count = 5 + message.headers.count
+                    return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { fields in
+                        fields.initialize(repeating: rd_kafka_vu_t())
                         fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
                         fields[0].u.cstr = topic
                         fields[1].vtype = RD_KAFKA_VTYPE_KEY
@@ -124,13 +128,15 @@ public final class KafkaProducer: @unchecked Sendable {
                         fields[3].u.i = RD_KAFKA_MSG_F_COPY
                         fields[4].vtype = RD_KAFKA_VTYPE_OPAQUE
                         fields[4].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(opaque))
-                        for (index, header) in headers.enumerated() {
-                            fields[5 + index].vtype = RD_KAFKA_VTYPE_HEADER
-                            fields[5 + index].u.header.name = header.name
-                            fields[5 + index].u.header.val = header.value
-                            fields[5 + index].u.header.size = header.size
+                        return withHeaderBytes(message.headers) { headers in
+                            for (index, header) in headers.enumerated() {
+                                fields[5 + index].vtype = RD_KAFKA_VTYPE_HEADER
+                                fields[5 + index].u.header.name = header.name
+                                fields[5 + index].u.header.val = header.value
+                                fields[5 + index].u.header.size = header.size
+                            }
+                            return rd_kafka_produceva(handle, fields.baseAddress, count)
                         }
-                        return rd_kafka_produceva(handle, fields, fields.count)
                     }
                 }
             }
@@ -268,25 +274,36 @@ private func logCallback(_ handle: OpaquePointer?, _ level: Int32, _ facility: U
     }
 }
 
-/// Calls `body` with C strings and byte pointers for `headers`, valid during the call.
-private func withHeaderPointers<R>(
+/// Calls `body` with C strings and byte pointers for `headers`, valid during the
+/// call: every name (NUL-terminated) and value copied into one stack buffer.
+private func withHeaderBytes<R>(
     _ headers: [(name: String, value: [UInt8])],
     _ body: ([(name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int)]) -> R
 ) -> R {
-    var names: [UnsafeMutablePointer<CChar>] = []
-    var values: [UnsafeMutableRawPointer] = []
-    defer {
-        names.forEach { free($0) }
-        values.forEach { free($0) }
+    var size = 0
+    for header in headers { size += header.name.utf8.count + 1 + header.value.count }
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(size, 1)) { storage in
+        let base = storage.baseAddress!
+        var pointers: [(name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int)] = []
+        pointers.reserveCapacity(headers.count)
+        var at = 0
+        for header in headers {
+            let name = base + at
+            var nameCopy = header.name
+            nameCopy.withUTF8 { utf8 in
+                if let from = utf8.baseAddress { (base + at).initialize(from: from, count: utf8.count) }
+                at += utf8.count
+            }
+            base[at] = 0
+            at += 1
+            let value = base + at
+            header.value.withUnsafeBufferPointer { bytes in
+                if let from = bytes.baseAddress { (base + at).initialize(from: from, count: bytes.count) }
+                at += bytes.count
+            }
+            pointers.append(
+                (UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self), UnsafeRawPointer(value), header.value.count))
+        }
+        return body(pointers)
     }
-    var pointers: [(name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int)] = []
-    for header in headers {
-        let name = strdup(header.name)!
-        names.append(name)
-        let value = malloc(max(header.value.count, 1))!
-        header.value.withUnsafeBytes { if $0.count > 0 { value.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
-        values.append(value)
-        pointers.append((UnsafePointer(name), UnsafeRawPointer(value), header.value.count))
-    }
-    return body(pointers)
 }
