@@ -95,10 +95,10 @@ private func receiveCallback(
     _ request: Request, context: BridgeRequestContext, policy: CallbackPolicy, intake: CallbackIntake, bodyLimit: Int,
     trace: CallbackTrace
 ) async throws -> CallbackOutcome {
-    let client: String?
+    let checked: String?
     switch policy.admit(request, pathToken: context.parameters.get("token"), peer: context.remoteAddress?.ipAddress) {
     case .refused(let outcome): return outcome
-    case .admitted(let admitted): client = admitted
+    case .admitted(let client): checked = client
     }
     let body: ByteBuffer
     do {
@@ -108,8 +108,8 @@ private func receiveCallback(
     }
     context.callback?.bodyBytes = body.readableBytes
     return await (context.requestID.map(intake.with(requestID:)) ?? intake).accept(
-        body: Array(buffer: body), contentType: request.headers[.contentType], headers: redacted(request.headers), client: client,
-        trace: trace)
+        body: body, contentType: request.headers[.contentType], headers: redacted(request.headers),
+        client: checked ?? policy.clientAddress(of: request, peer: context.remoteAddress?.ipAddress), trace: trace)
 }
 
 /// The same inside a server span: a child of the request's `traceparent` when

@@ -4,6 +4,7 @@ import CIBridgeOutbox
 import CIBridgeSinks
 import Foundation
 import Logging
+import NIOCore
 import Tracing
 
 /// What happens to an admitted callback's body, independent of the HTTP server:
@@ -57,22 +58,35 @@ public struct CallbackIntake: Sendable {
         return tagged
     }
 
-    /// Decodes, appends and answers. `headers` are kept with a quarantined body
-    /// (and only then evaluated).
+    /// Decodes, appends and answers. `headers` and `client` are kept with a
+    /// quarantined body (and only then evaluated).
     /// `trace` is the W3C trace context its records carry to the sinks (none: they carry none).
     public func accept(
-        body: [UInt8], contentType: String?, headers: @autoclosure () -> [(String, String)], client: String?,
-        trace: CallbackTrace? = nil
+        body: [UInt8], contentType: String?, headers: @autoclosure () -> [(String, String)],
+        client: @autoclosure () -> String?, trace: CallbackTrace? = nil
+    ) async -> CallbackOutcome {
+        await accept(body: ByteBuffer(bytes: body), contentType: contentType, headers: headers(), client: client(), trace: trace)
+    }
+
+    /// The same for a body as the HTTP server collected it: decoded in place,
+    /// copied only into the quarantine.
+    public func accept(
+        body: ByteBuffer, contentType: String?, headers: @autoclosure () -> [(String, String)],
+        client: @autoclosure () -> String?, trace: CallbackTrace? = nil
     ) async -> CallbackOutcome {
         let decoded: CallbackBody
         let decodeSpan = spans ? startSpan("decode") : nil
-        do {
-            decoded = try decoder.decode(body, contentType: contentType)
-        } catch {
+        let result = body.withUnsafeReadableBytes { raw in
+            Result { () throws(DecodeError) in try decoder.decode(raw.assumingMemoryBound(to: UInt8.self), contentType: contentType) }
+        }
+        switch result {
+        case .success(let body):
+            decoded = body
+        case .failure(let error):
             decodeSpan?.attributes["error.type"] = error.code.rawValue
             decodeSpan?.setStatus(SpanStatus(code: .error, message: error.description))
             decodeSpan?.end()
-            await refuse(body: body, headers: headers(), error: error, client: client)
+            await refuse(body: Array(buffer: body), headers: headers(), error: error, client: client())
             return .undecodable(error)
         }
         if case .testPing(let message) = decoded {

@@ -132,6 +132,28 @@ public enum CallbackOutcome: Sendable, Equatable {
         }
     }
 
+    /// The JSON answer's text: ``fields`` in compact JSON, then a newline.
+    var body: ByteBuffer {
+        guard case .accepted(let ids) = self else { return ResponseJSON.body(fields) }
+        // The same bytes as ResponseJSON.body(fields), keys in their sorted order.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(48 + 68 * ids.count)
+        bytes.append(UInt8(ascii: "{"))
+        if !ids.isEmpty {
+            bytes.append(contentsOf: #""ids":["#.utf8)
+            for (index, id) in ids.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                CanonicalJSONWriter.writeString(id, into: &bytes)
+            }
+            bytes.append(contentsOf: "],".utf8)
+        }
+        bytes.append(contentsOf: #""message":"#.utf8)
+        CanonicalJSONWriter.writeString(message, into: &bytes)
+        bytes.append(contentsOf: #","status":"accepted"}"#.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        return ByteBuffer(bytes: bytes)
+    }
+
     /// The members of the JSON answer.
     var fields: [String: ResponseJSON] {
         if isEdgeRefusal { return ["error": .string(code), "message": .string(message)] }
@@ -142,6 +164,10 @@ public enum CallbackOutcome: Sendable, Equatable {
 
     /// The answer: status, JSON body and, for a temporary refusal, `Retry-After`.
     func response() -> Response {
+        if case .accepted = self {
+            // Nearly every answer: written straight out, not through a dictionary of fields.
+            return Response(status: .ok, headers: ResponseJSON.headers, body: ResponseBody(byteBuffer: body))
+        }
         var response = ResponseJSON.response(status: status, fields)
         if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
         return response

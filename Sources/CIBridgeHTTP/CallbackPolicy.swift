@@ -17,7 +17,8 @@ import Hummingbird
 public struct CallbackPolicy: Sendable {
     /// The policy's decision about one request.
     public enum Admission: Sendable, Equatable {
-        /// Go on and read the body; `client` is the address checked against the allowlist.
+        /// Go on and read the body; `client` is the address checked against the
+        /// allowlist (`nil` when there is none: nothing needed the address).
         case admitted(client: String?)
         /// Answer with this refusal; nothing is read or stored.
         case refused(CallbackOutcome)
@@ -35,11 +36,16 @@ public struct CallbackPolicy: Sendable {
     }
 
     /// Decides about `request`, from `peer` (the connection's remote address, if
-    /// known) and the `{token}` path segment, if the route has one.
-    public func admit(_ request: Request, pathToken: String?, peer: String?) -> Admission {
+    /// known) and the `{token}` path segment, if the route has one. `peer` is
+    /// evaluated only when there is an allowlist: making the address's text
+    /// costs, and most bridges have none.
+    public func admit(_ request: Request, pathToken: String?, peer: @autoclosure () -> String?) -> Admission {
         let headers = request.headers
-        let client = clientAddress(peer: peer, forwardedFor: headers[Self.forwardedFor])
-        guard isAllowed(client: client) else { return .refused(.forbidden(client: client)) }
+        var client: String?
+        if !allow.isEmpty {
+            client = clientAddress(of: request, peer: peer())
+            guard isAllowed(client: client) else { return .refused(.forbidden(client: client)) }
+        }
         // Evaluated lazily: parsing the query costs, and Tencent puts the token in the path.
         let presented = pathToken ?? request.uri.queryParameters.get("token") ?? headers[Self.tokenHeader]
             ?? Self.bearer(headers[.authorization])
@@ -48,6 +54,11 @@ public struct CallbackPolicy: Sendable {
             return .refused(.unsupportedMediaType(contentType))
         }
         return .admitted(client: client)
+    }
+
+    /// The client address of `request` from `peer`: see ``clientAddress(peer:forwardedFor:)``.
+    public func clientAddress(of request: Request, peer: String?) -> String? {
+        clientAddress(peer: peer, forwardedFor: request.headers[Self.forwardedFor])
     }
 
     /// The client address to check: the peer, or the first untrusted address in

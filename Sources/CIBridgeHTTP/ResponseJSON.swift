@@ -35,10 +35,11 @@ enum ResponseJSON: Sendable, ExpressibleByStringInterpolation, ExpressibleByInte
 
     /// An `application/json` answer with `fields` as its body.
     static func response(status: HTTPResponse.Status, _ fields: [String: ResponseJSON]) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body(fields)))
+        Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body(fields)))
     }
+
+    /// `Content-Type: application/json`, made once.
+    static let headers: HTTPFields = [.contentType: "application/json"]
 
     /// Appends the compact JSON text of this value.
     func write(into output: inout [UInt8]) {

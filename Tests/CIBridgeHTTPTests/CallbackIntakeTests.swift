@@ -1,5 +1,5 @@
 import CIBridgeConfiguration
-import CIBridgeHTTP
+@testable import CIBridgeHTTP
 import CIBridgeOutbox
 import Foundation
 import Logging
@@ -50,6 +50,15 @@ struct CallbackIntakeTests {
             #expect(outcome.code == "malformed_xml")
             #expect(outcome.status == .badRequest)
             #expect(bridge.metric("cibridge_quarantine_errors_total") == 1)
+        }
+    }
+
+    @Test("An accepted answer's body, written directly, is the bytes its fields give")
+    func acceptedBody() {
+        let ids = ["8f3e0bd9a1c5e2f4", #"with "quotes" and \ and é"#, "3"]
+        for count in 0...3 {
+            let outcome = CallbackOutcome.accepted(ids: Array(ids.prefix(count)))
+            #expect(outcome.body == ResponseJSON.body(outcome.fields), "\(count) ids")
         }
     }
 }

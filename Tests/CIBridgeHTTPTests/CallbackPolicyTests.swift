@@ -40,6 +40,25 @@ struct CallbackPolicyTests {
         #expect(policy.clientAddress(peer: "10.0.0.5", forwardedFor: nil) == "10.0.0.5")
     }
 
+    @Test("The peer's address is made only for an allowlist, which then names the client it checked")
+    func peerOnlyForAllowlist() {
+        var made = 0
+        func peer() -> String? {
+            made += 1
+            return "10.0.0.5"
+        }
+        #expect(policy().admit(request("/callbacks"), pathToken: nil, peer: peer()) == .admitted(client: nil))
+        #expect(made == 0)
+        let listed = policy {
+            $0.allow = [CIDR("198.51.100.0/24")!]
+            $0.trustedProxies = [CIDR("10.0.0.0/8")!]
+        }
+        let forwarded = request("/callbacks", [HTTPField.Name("X-Forwarded-For")!: "198.51.100.7"])
+        #expect(listed.admit(forwarded, pathToken: nil, peer: peer()) == .admitted(client: "198.51.100.7"))
+        #expect(listed.admit(request("/callbacks"), pathToken: nil, peer: peer()) == .refused(.forbidden(client: "10.0.0.5")))
+        #expect(made == 2)
+    }
+
     @Test("Tokens compare exactly; no configured token admits everyone")
     func tokens() {
         #expect(policy().isAuthorized(nil))
@@ -55,7 +74,8 @@ struct CallbackPolicyTests {
     @Test("The token is taken from the path, ?token=, X-CIBridge-Token or Authorization: Bearer; the first present counts")
     func tokenSources() {
         let policy = policy { $0.token = "s3cret" }
-        let admitted = CallbackPolicy.Admission.admitted(client: "192.0.2.1")
+        // No allowlist: the address was not needed, so not made.
+        let admitted = CallbackPolicy.Admission.admitted(client: nil)
         #expect(policy.admit(request("/callbacks/s3cret"), pathToken: "s3cret", peer: "192.0.2.1") == admitted)
         #expect(policy.admit(request("/callbacks?token=s3cret"), pathToken: nil, peer: "192.0.2.1") == admitted)
         #expect(policy.admit(request("/callbacks", [HTTPField.Name("X-CIBridge-Token")!: "s3cret"]), pathToken: nil, peer: "192.0.2.1") == admitted)

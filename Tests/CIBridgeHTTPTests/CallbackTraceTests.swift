@@ -1,9 +1,10 @@
-import CIBridgeHTTP
+@testable import CIBridgeHTTP
 import CIBridgeOutbox
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import W3CTraceContext
 
 /// W3C trace context at the edge: continued when the request carries one,
 /// started otherwise, stored with the records and never in the envelope.
@@ -81,5 +82,21 @@ struct CallbackTraceTests {
         #expect(traced.payload == plain.payload)
         #expect(!String(decoding: traced.payload, as: UTF8.self).contains("0af7651916cd43dd8448eb211c80319c"))
         #expect(!String(decoding: traced.payload, as: UTF8.self).contains("traceparent"))
+    }
+
+    @Test("traceparent is written as W3CTraceContext writes it: new traces, continued ones, sampled or not")
+    func traceparentText() throws {
+        for header in [Self.parent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", "00-ffffffffffffffffffffffffffffff0f-00000000000000a1-01"] {
+            let trace = CallbackTrace(headers: [.init("traceparent")!: header])
+            #expect(trace.traceparent == trace.context.traceParentHeaderValue)
+            #expect(trace.traceparent.hasPrefix(String(header.prefix(36))))
+            #expect(trace.traceparent.hasSuffix(String(header.suffix(3))))
+            #expect(trace.traceparent.utf8.count == 55)
+        }
+        let started = (0..<64).map { _ in CallbackTrace(headers: [:]) }
+        for trace in started { #expect(trace.traceparent == trace.context.traceParentHeaderValue) }
+        // Random ids: 64 new traces, 64 different trace ids and span ids.
+        #expect(Set(started.map { $0.context.traceID.description }).count == 64)
+        #expect(Set(started.map { $0.context.spanID.description }).count == 64)
     }
 }

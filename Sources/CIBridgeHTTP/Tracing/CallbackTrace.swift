@@ -1,4 +1,7 @@
 import CIBridgeOutbox
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Tracing
 import W3CTraceContext
@@ -15,15 +18,32 @@ import W3CTraceContext
 public struct CallbackTrace: Sendable, Hashable {
     /// The context the records carry: `traceparent` and `tracestate` values.
     public let context: TraceContext
+    /// The `traceparent` value, made once: every record of the callback carries it.
+    public let traceparent: String
 
     /// From the request's headers; `spanID` is the receive span's id
     /// (random when no tracer makes spans).
-    public init(headers: HTTPFields, spanID: SpanID = .random()) {
+    public init(headers: HTTPFields, spanID: SpanID) {
         if let value = headers[.traceparent], let parent = Self.parse(value, headers[.tracestate]) {
-            context = TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state)
+            self.init(TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state))
         } else {
             // A new trace: not sampled, since nothing here records it unless a tracer does.
-            context = TraceContext(traceID: .random(), spanID: spanID, flags: [], state: TraceState())
+            self.init(TraceContext(traceID: .random(), spanID: spanID, flags: [], state: TraceState()))
+        }
+    }
+
+    /// From the request's headers, with a random span id. A new trace's ids
+    /// come from one `getrandom` call, not one per 8 bytes as the ids' own
+    /// `random()` makes them.
+    public init(headers: HTTPFields) {
+        var random = (UInt64(0), UInt64(0), UInt64(0))
+        Self.fillRandom(&random)
+        let spanID = SpanID(bytes: unsafeBitCast(random.2, to: SpanID.Bytes.self))
+        if let value = headers[.traceparent], let parent = Self.parse(value, headers[.tracestate]) {
+            self.init(TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state))
+        } else {
+            let traceID = TraceID(bytes: unsafeBitCast((random.0, random.1), to: TraceID.Bytes.self))
+            self.init(TraceContext(traceID: traceID, spanID: spanID, flags: [], state: TraceState()))
         }
     }
 
@@ -31,7 +51,49 @@ public struct CallbackTrace: Sendable, Hashable {
     /// span; nil when it injected none (no tracer, or an unusable value).
     public init?(injected carrier: [String: String]) {
         guard let value = carrier["traceparent"], let context = Self.parse(value, carrier["tracestate"]) else { return nil }
+        self.init(context)
+    }
+
+    private init(_ context: TraceContext) {
         self.context = context
+        self.traceparent = Self.traceparent(context)
+    }
+
+    /// `00-{trace id}-{span id}-{flags}` in lowercase hex, written in one
+    /// string allocation (the library's own value interpolates four strings).
+    static func traceparent(_ context: TraceContext) -> String {
+        String(unsafeUninitializedCapacity: 55) { output in
+            let hex: StaticString = "0123456789abcdef"
+            var at = 0
+            func put(_ byte: UInt8) {
+                hex.withUTF8Buffer { digits in
+                    output[at] = digits[Int(byte >> 4)]
+                    output[at + 1] = digits[Int(byte & 0x0F)]
+                }
+                at += 2
+            }
+            func dash() {
+                output[at] = UInt8(ascii: "-")
+                at += 1
+            }
+            put(0)
+            dash()
+            withUnsafeBytes(of: context.traceID.bytes) { for byte in $0 { put(byte) } }
+            dash()
+            withUnsafeBytes(of: context.spanID.bytes) { for byte in $0 { put(byte) } }
+            dash()
+            put(context.flags.rawValue)
+            return at
+        }
+    }
+
+    /// Fills `value`'s bytes from the kernel's random source (glibc's
+    /// `arc4random_buf`: one `getrandom` call, and it cannot fail).
+    static func fillRandom<T>(_ value: inout T) {
+        withUnsafeMutableBytes(of: &value) { bytes in
+            guard let base = bytes.baseAddress else { return }
+            arc4random_buf(base, bytes.count)
+        }
     }
 
     /// The longest `tracestate` passed on. It comes from the caller and goes
@@ -53,7 +115,6 @@ public struct CallbackTrace: Sendable, Hashable {
     }
 
     /// `00-<trace id>-<span id>-<flags>`.
-    public var traceparent: String { context.traceParentHeaderValue }
     /// The vendor entries, or nil when there are none.
     public var tracestate: String? { context.traceStateHeaderValue }
 }
