@@ -21,20 +21,9 @@ public struct CallbackTrace: Sendable, Hashable {
     /// The `traceparent` value, made once: every record of the callback carries it.
     public let traceparent: String
 
-    /// From the request's headers; `spanID` is the receive span's id
-    /// (random when no tracer makes spans).
-    public init(headers: HTTPFields, spanID: SpanID) {
-        if let value = headers[.traceparent], let parent = Self.parse(value, headers[.tracestate]) {
-            self.init(TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state))
-        } else {
-            // A new trace: not sampled, since nothing here records it unless a tracer does.
-            self.init(TraceContext(traceID: .random(), spanID: spanID, flags: [], state: TraceState()))
-        }
-    }
-
-    /// From the request's headers, with a random span id. A new trace's ids
-    /// come from one `getrandom` call, not one per 8 bytes as the ids' own
-    /// `random()` makes them.
+    /// From the request's headers, with a random span id (the receive span's
+    /// id, when no tracer makes spans). A new trace's ids come from one
+    /// `getrandom` call, not one per 8 bytes as the ids' own `random()` makes them.
     public init(headers: HTTPFields) {
         var random = (UInt64(0), UInt64(0), UInt64(0))
         Self.fillRandom(&random)
@@ -42,6 +31,7 @@ public struct CallbackTrace: Sendable, Hashable {
         if let value = headers[.traceparent], let parent = Self.parse(value, headers[.tracestate]) {
             self.init(TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state))
         } else {
+            // A new trace: not sampled, since nothing here records it unless a tracer does.
             let traceID = TraceID(bytes: unsafeBitCast((random.0, random.1), to: TraceID.Bytes.self))
             self.init(TraceContext(traceID: traceID, spanID: spanID, flags: [], state: TraceState()))
         }
