@@ -113,6 +113,20 @@ struct BadInputTests {
         #expect(error?.position?.column == 15)
     }
 
+    @Test("The invalid byte's position is exact after any length of ASCII (validated 8 bytes at a time)", arguments: 0...17)
+    func invalidUTF8AfterASCII(prefix: Int) {
+        let text = String(repeating: "a", count: prefix)
+        for sequence: [UInt8] in [[0xFF], [0xC3, 0xA9, 0xFF], [0xE4, 0xB8]] {
+            let body = Array("{\"EventName\":\"\(text)".utf8) + sequence + Array("\"}".utf8)
+            let error = decodeError(body)
+            #expect(error?.code == .invalidUTF8)
+            // A valid two-byte sequence before the bad byte moves it by two.
+            #expect(error?.position?.offset == 14 + prefix + (sequence.count == 3 ? 2 : 0), "\(sequence)")
+        }
+        // And no error when all of it is valid.
+        #expect(decodeError(Array("{\"EventName\":\"\(text)é\(text)\"}".utf8))?.code != .invalidUTF8)
+    }
+
     @Test("Malformed details are refused, not guessed", arguments: [
         ("<Response><A>\u{01}</A></Response>", DecodeError.Code.malformedXML),
         ("<Response><A>&#0;</A></Response>", .malformedXML),
