@@ -9,6 +9,10 @@ public struct RepeatedFields: Hashable, Sendable {
     /// callback: one hash of a short name, where a scan of the ~25 rules cost
     /// 1.6 % of an accepted callback's CPU (string compares that mostly fail).
     private let rules: [String: [String]?]
+    /// Per name length below 64, a bit for each rule name's first byte (mod
+    /// 64) of that length: most fields are no rule's, and this says so without
+    /// hashing them.
+    private let candidates: [UInt64]
 
     /// - Parameters:
     ///   - names: field names that are arrays wherever they occur.
@@ -23,10 +27,19 @@ public struct RepeatedFields: Hashable, Sendable {
         // A name repeated anywhere wins over the same name's parent pairs.
         for name in names { rules[name] = .some(nil) }
         self.rules = rules.mapValues { $0?.sorted() }
+        var candidates = [UInt64](repeating: 0, count: 64)
+        for name in rules.keys {
+            let utf8 = name.utf8
+            // Longer names are not filtered: they go to the dictionary.
+            if let first = utf8.first, utf8.count < 64 { candidates[utf8.count] |= 1 << (first & 63) }
+        }
+        self.candidates = candidates
     }
 
     /// Whether `child` inside an element named `parent` is always an array.
     public func isRepeated(_ child: String, under parent: String) -> Bool {
+        let utf8 = child.utf8
+        if let first = utf8.first, utf8.count < 64, candidates[utf8.count] & (1 << (first & 63)) == 0 { return false }
         guard let parents = rules[child] else { return false }
         guard let parents else { return true }
         return parents.contains(parent)
