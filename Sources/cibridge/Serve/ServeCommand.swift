@@ -157,7 +157,7 @@ func makeLogger(_ settings: BridgeConfiguration.Log) -> Logger {
     let level = Logger.Level(rawValue: settings.level) ?? .info
     let format = settings.format
     LoggingSystem.bootstrap { label in
-        var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
         handler.logLevel = level
         return handler
     }
