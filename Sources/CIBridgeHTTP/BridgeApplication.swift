@@ -108,7 +108,7 @@ private func receiveCallback(
     }
     context.callback?.bodyBytes = body.readableBytes
     return await (context.requestID.map(intake.with(requestID:)) ?? intake).accept(
-        body: body, contentType: request.headers[.contentType], headers: redacted(request.headers),
+        body: body, contentType: request.headers.value(of: .contentType), headers: redacted(request.headers),
         client: checked ?? policy.clientAddress(of: request, peer: context.remoteAddress?.ipAddress), trace: trace)
 }
 

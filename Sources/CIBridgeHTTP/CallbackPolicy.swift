@@ -47,10 +47,10 @@ public struct CallbackPolicy: Sendable {
             guard isAllowed(client: client) else { return .refused(.forbidden(client: client)) }
         }
         // Evaluated lazily: parsing the query costs, and Tencent puts the token in the path.
-        let presented = pathToken ?? request.uri.queryParameters.get("token") ?? headers[Self.tokenHeader]
-            ?? Self.bearer(headers[.authorization])
+        let presented = pathToken ?? request.uri.queryParameters.get("token") ?? headers.value(of: Self.tokenHeader)
+            ?? Self.bearer(headers.value(of: .authorization))
         guard isAuthorized(presented) else { return .refused(.unauthorized) }
-        if let contentType = headers[.contentType], !Self.isReadable(contentType) {
+        if let contentType = headers.value(of: .contentType), !Self.isReadable(contentType) {
             return .refused(.unsupportedMediaType(contentType))
         }
         return .admitted(client: client)
@@ -58,7 +58,7 @@ public struct CallbackPolicy: Sendable {
 
     /// The client address of `request` from `peer`: see ``clientAddress(peer:forwardedFor:)``.
     public func clientAddress(of request: Request, peer: String?) -> String? {
-        clientAddress(peer: peer, forwardedFor: request.headers[Self.forwardedFor])
+        clientAddress(peer: peer, forwardedFor: request.headers.value(of: Self.forwardedFor))
     }
 
     /// The client address to check: the peer, or the first untrusted address in

@@ -13,7 +13,7 @@ struct RequestIDMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: BridgeRequestContext, next: (Request, BridgeRequestContext) async throws -> Response
     ) async throws -> Response {
-        let id = request.headers[Self.header].map { String($0.prefix(64)) } ?? RequestID.next()
+        let id = request.headers.value(of: Self.header).map { String($0.prefix(64)) } ?? RequestID.next()
         var context = context
         context.requestID = id
         var response = try await next(request, context)

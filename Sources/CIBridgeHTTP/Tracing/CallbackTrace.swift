@@ -28,7 +28,7 @@ public struct CallbackTrace: Sendable, Hashable {
         var random = (UInt64(0), UInt64(0), UInt64(0))
         Self.fillRandom(&random)
         let spanID = SpanID(bytes: unsafeBitCast(random.2, to: SpanID.Bytes.self))
-        if let value = headers[.traceparent], let parent = Self.parse(value, headers[.tracestate]) {
+        if let value = headers.value(of: .traceparent), let parent = Self.parse(value, headers.value(of: .tracestate)) {
             self.init(TraceContext(traceID: parent.traceID, spanID: spanID, flags: parent.flags, state: parent.state))
         } else {
             // A new trace: not sampled, since nothing here records it unless a tracer does.
