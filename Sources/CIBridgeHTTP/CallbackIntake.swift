@@ -17,8 +17,9 @@ public struct CallbackIntake: Sendable {
     let metrics: BridgeMetrics?
     let logger: Logger
     /// Added to every log line about the callback. Kept apart from the logger:
-    /// setting logger metadata per request re-renders the handler's metadata
-    /// (about 1 % of the CPU of an accepted callback), and most callbacks log nothing.
+    /// setting logger metadata per request copies the handler (and, with
+    /// swift-log's `StreamLogHandler`, re-renders its metadata), and most
+    /// callbacks log nothing.
     var requestID: String?
     /// Whether to make decode and outbox-append spans (children of the
     /// current one): only when spans are exported, so that a bridge without a

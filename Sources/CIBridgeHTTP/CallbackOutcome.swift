@@ -135,7 +135,8 @@ public enum CallbackOutcome: Sendable, Equatable {
     /// The JSON answer's text: ``fields`` in compact JSON, then a newline.
     var body: ByteBuffer {
         guard case .accepted(let ids) = self else { return ResponseJSON.body(fields) }
-        // The same bytes as ResponseJSON.body(fields), keys in their sorted order.
+        // Nearly every answer: written straight out, not through a dictionary of
+        // fields. The same bytes as ResponseJSON.body(fields), keys in their sorted order.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(48 + 68 * ids.count)
         bytes.append(UInt8(ascii: "{"))
@@ -164,11 +165,7 @@ public enum CallbackOutcome: Sendable, Equatable {
 
     /// The answer: status, JSON body and, for a temporary refusal, `Retry-After`.
     func response() -> Response {
-        if case .accepted = self {
-            // Nearly every answer: written straight out, not through a dictionary of fields.
-            return Response(status: .ok, headers: ResponseJSON.headers, body: ResponseBody(byteBuffer: body))
-        }
-        var response = ResponseJSON.response(status: status, fields)
+        var response = Response(status: status, headers: ResponseJSON.headers, body: ResponseBody(byteBuffer: body))
         if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
         return response
     }

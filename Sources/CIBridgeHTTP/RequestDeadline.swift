@@ -150,7 +150,7 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         expired = true
         let outcome = CallbackOutcome.requestTimeout(milliseconds: Int(timeout.nanoseconds / 1_000_000))
         metrics?.record(outcome)
-        let body = ResponseJSON.body(outcome.fields)
+        let body = outcome.body
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.contentLength] = String(body.readableBytes)

@@ -104,7 +104,6 @@ public struct CallbackTrace: Sendable, Hashable {
         return try? TraceContext(traceParentHeaderValue: traceparent, traceStateHeaderValue: nil)
     }
 
-    /// `00-<trace id>-<span id>-<flags>`.
     /// The vendor entries, or nil when there are none.
     public var tracestate: String? { context.traceStateHeaderValue }
 }
@@ -117,6 +116,6 @@ extension HTTPField.Name {
 /// Reads a trace context from a request's headers.
 struct HTTPFieldsExtractor: Extractor {
     func extract(key: String, from carrier: HTTPFields) -> String? {
-        HTTPField.Name(key).flatMap { carrier[$0] }
+        HTTPField.Name(key).flatMap { carrier.value(of: $0) }
     }
 }

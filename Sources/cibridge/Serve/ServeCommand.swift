@@ -105,13 +105,14 @@ struct ServeCommand: AsyncParsableCommand {
         let endpoints: @Sendable () -> [String: String] = {
             Dictionary(sinks.compactMap { sink in sink.endpoint.map { (sink.name, $0) } }) { first, _ in first }
         }
-        var reloader: TLSReloader?
-        if let tls = configuration.http.tls, let tlsStore {
-            reloader = TLSReloader(tls: tls, store: tlsStore, logger: logger, metrics: metrics)
-            services.append(reloader!)
+        let reloader = configuration.http.tls.flatMap { tls in
+            tlsStore.map { TLSReloader(tls: tls, store: $0, logger: logger, metrics: metrics) }
         }
         var reloadOnHangup: (@Sendable () async -> Void)?
-        if let reloader { reloadOnHangup = { await reloader.reload(reason: "SIGHUP") } }
+        if let reloader {
+            services.append(reloader)
+            reloadOnHangup = { await reloader.reload(reason: "SIGHUP") }
+        }
         services.append(HangupService(logger: logger, reload: reloadOnHangup))
         let app = buildApplication(
             configuration: configuration, outbox: outbox, quarantine: quarantine, logger: logger, metrics: metrics,
