@@ -20,17 +20,21 @@ struct OutboxBenchmark: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Concurrent writers per row.")
     var writers: [Int] = [1, 16, 64]
 
+    @Option(help: "The outbox's commit window in microseconds (serve's outbox.commit_window; 0: none).")
+    var commitWindow: Int64 = OutboxConfiguration(sinks: []).commitWindow.microseconds
+
     func run() async throws {
         let base = directory ?? FileManager.default.currentDirectoryPath + "/.bench-outbox-\(getpid())"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        print("outbox append benchmark: \(size)-byte records, fsync always, \(seconds) s per row, \(ProcessInfo.processInfo.processorCount) cores")
+        print("outbox append benchmark: \(size)-byte records, fsync always, commit window \(commitWindow) µs, \(seconds) s per row, \(ProcessInfo.processInfo.processorCount) cores")
         print("directory: \(base)")
         print("")
-        print("writers    records/s       MB/s   p50 ms   p99 ms   max ms   records")
+        print("writers    records/s       MB/s   p50 ms   p99 ms   max ms   records  per commit")
         for count in writers {
             let path = base + "/w\(count)"
             try? FileManager.default.removeItem(atPath: path)
-            let outbox = try Outbox(directory: path, configuration: OutboxConfiguration(sinks: ["bench"], minFreeBytes: 0))
+            let outbox = try Outbox(directory: path, configuration: OutboxConfiguration(
+                    sinks: ["bench"], commitWindow: CommitWindow(microseconds: commitWindow), minFreeBytes: 0))
             let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
             let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
             let start = ContinuousClock.now
@@ -51,13 +55,15 @@ struct OutboxBenchmark: AsyncParsableCommand {
                 return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
             }
             let elapsed = (ContinuousClock.now - start).milliseconds / 1000
+            let commits = outbox.commitCounts
             await outbox.close()
             try? FileManager.default.removeItem(atPath: path)
             let rate = Double(latencies.count) / elapsed
             func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
             print(
-                String(format: "%7d  %11.0f  %9.1f  %7.3f  %7.3f  %7.3f  %8d", count, rate, rate * Double(size) / 1e6,
-                       percentile(0.5), percentile(0.99), latencies.last ?? 0, latencies.count))
+                String(format: "%7d  %11.0f  %9.1f  %7.3f  %7.3f  %7.3f  %8d  %10.1f", count, rate, rate * Double(size) / 1e6,
+                       percentile(0.5), percentile(0.99), latencies.last ?? 0, latencies.count,
+                       Double(commits.appends) / Double(max(commits.commits, 1))))
         }
         try? FileManager.default.removeItem(atPath: base)
     }

@@ -31,6 +31,7 @@ extension BridgeConfiguration {
         lines.append("outbox:")
         lines.append("  dir: \(quoted(outbox.directory))")
         lines.append("  fsync: \(outbox.fsyncIntervalMilliseconds.map { "interval:\($0)ms" } ?? "always")")
+        lines.append("  commit_window: \(outbox.commitWindowMicroseconds)us")
         lines.append("  segment_size: \(outbox.segmentSize)")
         lines.append("  max_size: \(outbox.maxSize)")
         lines.append("  min_free: \(outbox.minFree)")

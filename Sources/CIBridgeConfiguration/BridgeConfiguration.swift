@@ -55,6 +55,8 @@ public struct BridgeConfiguration: Sendable {
         public var directory = "/var/lib/cibridge/outbox"
         /// `nil`: fsync before every acknowledgement; a value: at most this many ms later.
         public var fsyncIntervalMilliseconds: Int?
+        /// How long a group commit waits for more appends under load (0: never).
+        public var commitWindowMicroseconds: Int64 = 1000
         public var segmentSize: Int64 = 64 << 20
         public var maxSize: Int64 = 10 << 30
         public var minFree: Int64 = 512 << 20
@@ -144,6 +146,7 @@ public struct BridgeConfiguration: Sendable {
         OutboxConfiguration(
             sinks: sinkNames, segmentBytes: outbox.segmentSize,
             fsync: outbox.fsyncIntervalMilliseconds.map { .interval(milliseconds: $0) } ?? .always,
+            commitWindow: CommitWindow(microseconds: outbox.commitWindowMicroseconds),
             maxBytes: outbox.maxSize, minFreeBytes: outbox.minFree, retentionSeconds: outbox.retentionSeconds,
             retentionBytes: outbox.retentionSize)
     }

@@ -123,7 +123,7 @@ public enum ConfigurationLoader {
         "http.listen", "http.token", "http.allow", "http.trusted_proxies", "http.body_limit", "http.read_timeout",
         "http.max_connections", "http.tls.certificate", "http.tls.key", "http.tls.client_ca", "http.tls.client_auth",
         "http.tls.reload_interval",
-        "outbox.dir", "outbox.fsync", "outbox.segment_size", "outbox.max_size", "outbox.min_free", "outbox.retention",
+        "outbox.dir", "outbox.fsync", "outbox.commit_window", "outbox.segment_size", "outbox.max_size", "outbox.min_free", "outbox.retention",
         "outbox.retention_size",
         "kafka.brokers", "kafka.content_mode", "kafka.topic_task_finish", "kafka.topic_workflow_finish",
         "kafka.topic_moderation", "kafka.topic_default", "kafka.properties", "kafka.flush_timeout",
@@ -190,6 +190,9 @@ public enum ConfigurationLoader {
             } else {
                 throw ConfigurationError(key: source, "'\(policy)' is neither 'always' nor 'interval:<duration>' (e.g. interval:10ms)")
             }
+        case "outbox.commit_window":
+            c.outbox.commitWindowMicroseconds = try microseconds(try text(), source)
+            guard c.outbox.commitWindowMicroseconds <= 100_000 else { throw ConfigurationError(key: source, "at most 100ms") }
         case "outbox.segment_size": c.outbox.segmentSize = try size(try text(), source)
         case "outbox.max_size": c.outbox.maxSize = try size(try text(), source)
         case "outbox.min_free": c.outbox.minFree = try size(try text(), source)
@@ -323,6 +326,18 @@ public enum ConfigurationLoader {
         }
         if let seconds = Int(text), seconds >= 0 { return seconds * 1000 }
         throw ConfigurationError(key: key, "'\(text)' is not a duration (e.g. 500ms, 10s, 5m, 24h)")
+    }
+
+    /// A duration in microseconds: `500us`, or anything ``milliseconds(_:_:)`` reads.
+    static func microseconds(_ text: String, _ key: String) throws(ConfigurationError) -> Int64 {
+        for suffix in ["us", "µs"] where text.hasSuffix(suffix) {
+            if let value = Int64(text.dropLast(suffix.count)), value >= 0 { return value }
+        }
+        do {
+            return Int64(try milliseconds(text, key)) * 1000
+        } catch {
+            throw ConfigurationError(key: key, "'\(text)' is not a duration (e.g. 500us, 1ms, 0)")
+        }
     }
 
     /// `1048576`, `512KiB`, `64MiB`, `10GiB` (also KB/MB/GB as powers of 1000).

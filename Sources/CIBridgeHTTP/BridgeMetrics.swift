@@ -120,6 +120,12 @@ public struct BridgeMetrics: Sendable {
         }
     }
 
+    /// Sets the group-commit counters-as-gauges (totals since start).
+    public static func record(_ commits: CommitCounts) {
+        Gauge(label: "cibridge_outbox_commits_total").record(commits.commits)
+        Gauge(label: "cibridge_outbox_committed_appends_total").record(commits.appends)
+    }
+
     /// Sets a sink's counters-as-gauges (totals since start, from the sink's own atomics).
     /// - Parameter endpoint: the server it writes to now: `cibridge_sink_endpoint_info{sink,endpoint}`
     ///   is 1 for it, and 0 for the one before.

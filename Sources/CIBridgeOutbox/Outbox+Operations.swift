@@ -147,3 +147,11 @@ public struct DeadLetter: Sendable, Hashable {
     /// Whether it was appended to the log again.
     public let requeued: Bool
 }
+
+extension Outbox {
+    /// Group commits since opening, and the appends they served: their ratio
+    /// is how well the group commit gathers (``OutboxConfiguration/commitWindow``).
+    public var commitCounts: CommitCounts {
+        state.withLock { $0.commits }
+    }
+}

@@ -28,6 +28,9 @@ public final class Outbox: Sendable {
     let state: Mutex<State>
     /// All disk writes happen here: never on the cooperative thread pool.
     let io = DispatchQueue(label: "cibridge.outbox.io")
+    /// Ends a group commit's hold early (``CommitWindow``): signalled by the
+    /// append that completes the crowd, waited on by the I/O queue.
+    let holdRelease = DispatchSemaphore(value: 0)
     /// Sinks' reads of the log happen here: a `pread` blocks like any file I/O,
     /// and on the write queue it would wait behind group commits.
     let reads = DispatchQueue(label: "cibridge.outbox.read")
@@ -63,8 +66,15 @@ public final class Outbox: Sendable {
         var lastSync: Int64 = 0
         var syncScheduled = false
         var quarantined: Int
-        /// How many appends the last group commit covered.
-        var lastBatchWaiters = 0
+        /// The recent crowd of appenders (``CommitWindow/peak(after:batch:)``).
+        var batchPeak = 0
+        /// The I/O queue holds the pending batch (``CommitWindow``) until
+        /// `releaseCount` appends wait, or the window ends.
+        var holding = false
+        /// Group commits and the appends they served, since opening.
+        var commits = CommitCounts()
+        /// When the last group commit ended (``monotonicMicroseconds()``).
+        var lastCommitEnd: Int64?
         /// The newest records written, for sinks that keep up.
         var recent = RecentRecords()
         /// Per sink, what ``resolve(_:_:_:)`` counted (made with the sink, so
@@ -215,6 +225,10 @@ public final class Outbox: Sendable {
                     if !entry.routing.isEmpty { s.routed.append(RoutedRecord(sequence: sequence, sinks: entry.routing)) }
                 }
                 s.pending.waiters.append((continuation, sequences))
+                if s.holding && s.pending.waiters.count >= configuration.commitWindow.releaseCount(peak: s.batchPeak) {
+                    s.holding = false
+                    holdRelease.signal()
+                }
                 if s.flushScheduled { return .success(false) }
                 s.flushScheduled = true
                 return .success(true)
@@ -244,14 +258,29 @@ public final class Outbox: Sendable {
     /// Writes the pending batch (on the I/O queue), then comes back for the next.
     ///
     /// Group commit: each batch is one `write` and one `fdatasync` for everyone
-    /// waiting. When the previous batch was large (many concurrent writers) and
-    /// few have arrived yet, wait up to ~150 µs for the rest: one fuller batch
-    /// costs the same sync as a small one.
+    /// waiting. While appends arrive together, the next batch is taken no sooner
+    /// than ``OutboxConfiguration/commitWindow`` after the last commit ended
+    /// (``CommitWindow``), so that what arrives meanwhile shares it.
     private func flush() {
-        for _ in 0..<3 {
-            let (waiting, previous) = state.withLock { s in (s.pending.waiters.count, s.lastBatchWaiters) }
-            guard previous >= 8, waiting < previous * 3 / 4 else { break }
-            usleep(50)
+        let hold = state.withLock { s in
+            let hold = configuration.commitWindow.delay(
+                now: Self.monotonicMicroseconds(), lastCommitEnd: s.lastCommitEnd, peak: s.batchPeak,
+                waiting: s.pending.waiters.count)
+            s.holding = hold > 0
+            return hold
+        }
+        if hold > 0 {
+            // On the I/O queue's own thread: only maintenance could run here
+            // meanwhile, and it can wait a millisecond. `append` signals when
+            // the last batch's appenders are all back.
+            let released = holdRelease.wait(timeout: .now() + .microseconds(Int(hold))) == .success
+            state.withLock { s in
+                s.holding = false
+                s.commits.holds += 1
+                if released { s.commits.releases += 1 }
+            }
+            // A release signalled as the wait timed out would cut the next hold short.
+            while holdRelease.wait(timeout: .now()) == .success {}
         }
         let taken: (PendingBatch, Segment)? = state.withLock { s in
             if s.pending.isEmpty {
@@ -260,7 +289,9 @@ public final class Outbox: Sendable {
             }
             let batch = s.pending
             s.pending = PendingBatch()
-            s.lastBatchWaiters = batch.waiters.count
+            s.batchPeak = CommitWindow.peak(after: s.batchPeak, batch: batch.waiters.count)
+            s.commits.commits += 1
+            s.commits.appends += batch.waiters.count
             return (batch, s.segments[s.segments.count - 1])
         }
         guard let (batch, active) = taken else { return }
@@ -269,6 +300,8 @@ public final class Outbox: Sendable {
         } catch {
             for (waiter, _) in batch.waiters { waiter.resume(throwing: error) }
         }
+        let end = Self.monotonicMicroseconds()
+        state.withLock { $0.lastCommitEnd = end }
         // One batch per turn of the queue, so maintenance, dead letters and rewinds
         // are not starved under continuous load.
         io.async { self.flush() }
@@ -416,6 +449,13 @@ public final class Outbox: Sendable {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
+    /// Microseconds on the monotonic clock: what the commit window is timed with.
+    static func monotonicMicroseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
     }
 
     func signalAllSinks() {

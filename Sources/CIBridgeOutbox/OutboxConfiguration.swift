@@ -16,6 +16,9 @@ public struct OutboxConfiguration: Sendable, Hashable {
     /// A new segment file is started when the current one would grow past this.
     public var segmentBytes: Int64
     public var fsync: FsyncPolicy
+    /// How long the next group commit waits for more appends while they
+    /// arrive together (see ``CommitWindow``); applies to both fsync policies.
+    public var commitWindow: CommitWindow
     /// Appends fail with `outbox_full` once the segments take this many bytes.
     public var maxBytes: Int64
     /// Appends fail with `disk_low` when the filesystem has less free space than this.
@@ -36,6 +39,7 @@ public struct OutboxConfiguration: Sendable, Hashable {
         sinks: [String],
         segmentBytes: Int64 = 64 << 20,
         fsync: FsyncPolicy = .always,
+        commitWindow: CommitWindow = CommitWindow(microseconds: 1000),
         maxBytes: Int64 = 10 << 30,
         minFreeBytes: Int64 = 512 << 20,
         retentionSeconds: Int64 = 24 * 3600,
@@ -46,6 +50,7 @@ public struct OutboxConfiguration: Sendable, Hashable {
         self.sinks = sinks
         self.segmentBytes = segmentBytes
         self.fsync = fsync
+        self.commitWindow = commitWindow
         self.maxBytes = maxBytes
         self.minFreeBytes = minFreeBytes
         self.retentionSeconds = retentionSeconds

@@ -15,6 +15,7 @@ struct ConfigurationLoaderTests {
         outbox:
           dir: /data/outbox
           fsync: interval:20ms
+          commit_window: 250us
           max_size: 2GiB
           retention: 6h
         kafka:
@@ -48,6 +49,7 @@ struct ConfigurationLoaderTests {
         #expect(c.log.format == .json)
         #expect(c.sinkNames == ["kafka", "redis"])
         #expect(c.outboxConfiguration.fsync == .interval(milliseconds: 20))
+        #expect(c.outboxConfiguration.commitWindow == CommitWindow(microseconds: 250))
         #expect(try c.kafkaSinkConfiguration()?.topics.fallback.source == "ci.other")
         #expect(try c.kafkaSinkConfiguration()?.effectiveProperties["sasl.mechanism"] == "SCRAM-SHA-512")
         #expect(try c.redisSinkConfiguration()?.maxLength == 5000)
@@ -66,12 +68,25 @@ struct ConfigurationLoaderTests {
         #expect(c.kafka?.properties["sasl.password"] == "hunter2")
     }
 
+    @Test("outbox.commit_window: microseconds, milliseconds or 0, from the file or the environment")
+    func commitWindow() throws {
+        let redis = [("redis.url", "redis://h")]
+        for (text, microseconds) in [("500us", 500), ("2ms", 2000), ("0", 0), ("100ms", 100_000)] {
+            let c = try ConfigurationLoader.load(yaml: nil, overrides: redis + [("outbox.commit_window", text)])
+            #expect(c.outboxConfiguration.commitWindow.microseconds == Int64(microseconds))
+        }
+        let fromVariable = try ConfigurationLoader.load(
+            yaml: nil, environment: ["CIBRIDGE_OUTBOX_COMMIT_WINDOW": "750us", "CIBRIDGE_REDIS_URL": "redis://h"])
+        #expect(fromVariable.outbox.commitWindowMicroseconds == 750)
+    }
+
     @Test("Defaults need only one sink")
     func defaults() throws {
         let c = try ConfigurationLoader.load(yaml: nil, overrides: [("redis.url", "redis://127.0.0.1")])
         #expect(c.http.listen.description == "0.0.0.0:8080")
         #expect(c.http.bodyLimit == 1 << 20)
         #expect(c.outboxConfiguration.fsync == .always)
+        #expect(c.outboxConfiguration.commitWindow == CommitWindow(microseconds: 1000))
         #expect(c.kafka == nil)
         #expect(c.sinkNames == ["redis"])
     }
@@ -137,6 +152,8 @@ struct ConfigurationLoaderTests {
         ("http:\n  allow: [10.0.0.0/33]\nredis:\n  url: redis://h\n", "http.allow"),
         ("outbox:\n  fsync: sometimes\nredis:\n  url: redis://h\n", "outbox.fsync"),
         ("outbox:\n  retention: forever\nredis:\n  url: redis://h\n", "outbox.retention"),
+        ("outbox:\n  commit_window: soon\nredis:\n  url: redis://h\n", "outbox.commit_window"),
+        ("outbox:\n  commit_window: 101ms\nredis:\n  url: redis://h\n", "outbox.commit_window"),
         ("kafka:\n  content_mode: xml\n", "kafka.content_mode"),
         ("kafka:\n  flush_timeout: 3s\n", "kafka.brokers"),
         ("kafka:\n  brokers: k:9092\n  topic_default: 'bad topic'\n", "kafka.topic_default"),

@@ -90,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = (tracing.map { [$0] } ?? []) + sinks.map(SinkService.init)
         let refresh: @Sendable () -> Void = {
             BridgeMetrics.record(outbox.status())
+            BridgeMetrics.record(outbox.commitCounts)
             for sink in sinks {
                 let statistics = sink.statistics
                 BridgeMetrics.recordSink(
