@@ -33,8 +33,9 @@ struct OutboxBenchmark: AsyncParsableCommand {
         for count in writers {
             let path = base + "/w\(count)"
             try? FileManager.default.removeItem(atPath: path)
-            let outbox = try Outbox(directory: path, configuration: OutboxConfiguration(
-                    sinks: ["bench"], commitWindow: CommitWindow(microseconds: commitWindow), minFreeBytes: 0))
+            let configuration = OutboxConfiguration(
+                sinks: ["bench"], commitWindow: CommitWindow(microseconds: commitWindow), minFreeBytes: 0)
+            let outbox = try Outbox(directory: path, configuration: configuration)
             let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
             let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
             let start = ContinuousClock.now

@@ -271,8 +271,8 @@ public final class Outbox: Sendable {
         }
         if hold > 0 {
             // On the I/O queue's own thread: only maintenance could run here
-            // meanwhile, and it can wait a millisecond. `append` signals when
-            // the last batch's appenders are all back.
+            // meanwhile, and it can wait a millisecond. `append` signals once
+            // the release count waits (``CommitWindow/releaseCount(peak:)``).
             let released = holdRelease.wait(timeout: .now() + .microseconds(Int(hold))) == .success
             state.withLock { s in
                 s.holding = false
