@@ -21,7 +21,7 @@ struct OutboxBenchmark: AsyncParsableCommand {
     var writers: [Int] = [1, 16, 64]
 
     @Option(help: "The outbox's commit window in microseconds (serve's outbox.commit_window; 0: none).")
-    var commitWindow: Int64 = OutboxConfiguration(sinks: []).commitWindow.microseconds
+    var commitWindow = CommitWindow.standard.microseconds
 
     func run() async throws {
         let base = directory ?? FileManager.default.currentDirectoryPath + "/.bench-outbox-\(getpid())"

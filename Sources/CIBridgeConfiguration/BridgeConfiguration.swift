@@ -56,7 +56,7 @@ public struct BridgeConfiguration: Sendable {
         /// `nil`: fsync before every acknowledgement; a value: at most this many ms later.
         public var fsyncIntervalMilliseconds: Int?
         /// How long a group commit waits for more appends under load (0: never).
-        public var commitWindowMicroseconds: Int64 = 1000
+        public var commitWindowMicroseconds = CommitWindow.standard.microseconds
         public var segmentSize: Int64 = 64 << 20
         public var maxSize: Int64 = 10 << 30
         public var minFree: Int64 = 512 << 20

@@ -446,9 +446,7 @@ public final class Outbox: Sendable {
     /// Milliseconds on the monotonic clock: what retry delays are timed with,
     /// so a wall-clock jump (NTP step, operator) neither stalls nor rushes them.
     static func monotonicMilliseconds() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        monotonicMicroseconds() / 1000
     }
 
     /// Microseconds on the monotonic clock: what the commit window is timed with.

@@ -39,7 +39,7 @@ public struct OutboxConfiguration: Sendable, Hashable {
         sinks: [String],
         segmentBytes: Int64 = 64 << 20,
         fsync: FsyncPolicy = .always,
-        commitWindow: CommitWindow = CommitWindow(microseconds: 1000),
+        commitWindow: CommitWindow = .standard,
         maxBytes: Int64 = 10 << 30,
         minFreeBytes: Int64 = 512 << 20,
         retentionSeconds: Int64 = 24 * 3600,

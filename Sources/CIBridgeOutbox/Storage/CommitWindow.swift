@@ -22,6 +22,9 @@ public struct CommitWindow: Sendable, Hashable {
     /// Appends waiting that start a commit without a hold.
     public var fullBatch: Int
 
+    /// The default: 1 ms (docs/performance.md has what it gave).
+    public static let standard = CommitWindow(microseconds: 1000)
+
     public init(microseconds: Int64, fullBatch: Int = 512) {
         self.microseconds = max(0, microseconds)
         self.fullBatch = max(1, fullBatch)
