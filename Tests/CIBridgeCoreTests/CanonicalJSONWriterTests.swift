@@ -36,3 +36,41 @@ struct CanonicalJSONWriterTests {
         #expect(members.map(\.name) == ["EventName", "Z", "a", "é", "名"])
     }
 }
+
+@Suite("Canonical JSON writer: escapes at every position")
+struct CanonicalJSONEscapeTests {
+    /// The minimal escaping, one byte at a time: what the writer's eight-bytes-at-a-time scan must match.
+    private static func reference(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test("Every ASCII byte, and a multi-byte character, at each offset of a 19-byte string")
+    func everyByteEverywhere() {
+        for value in UInt8(0)..<0x80 {
+            for offset in 0..<19 {
+                var scalars = Array(repeating: Unicode.Scalar(UInt8(ascii: "a")), count: 19)
+                scalars[offset] = Unicode.Scalar(value)
+                if offset != 18 { scalars[18] = "é" }
+                var text = ""
+                text.unicodeScalars.append(contentsOf: scalars)
+                var output: [UInt8] = []
+                CanonicalJSONWriter.writeString(text, into: &output)
+                #expect(String(decoding: output, as: UTF8.self) == Self.reference(text), "byte \(value) at \(offset)")
+            }
+        }
+    }
+}

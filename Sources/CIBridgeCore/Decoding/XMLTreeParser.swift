@@ -97,7 +97,9 @@ struct XMLTreeParser {
         try countNode(at: elementStart)
         index += 1  // '<'
         // The canonical root is always named Response, whatever the XML calls it.
+        let nameStart = index
         let name = try parseName()
+        let nameBytes = UnsafeBufferPointer(rebasing: bytes[nameStart..<index])
         let canonicalName = depth == 1 ? "Response" : name
         var members: [CanonicalMember] = []
 
@@ -171,9 +173,14 @@ struct XMLTreeParser {
             if hasPrefix("</") {
                 let closeStart = index
                 index += 2
-                let closeName = try parseName()
-                guard closeName == name else {
-                    throw error(.malformedXML, "closing tag </\(closeName)> does not match <\(name)>", at: closeStart)
+                // Compared as bytes: the closing name needs no String of its own.
+                let closeNameStart = index
+                try skipName()
+                let closeName = UnsafeBufferPointer(rebasing: bytes[closeNameStart..<index])
+                guard closeName.elementsEqual(nameBytes) else {
+                    throw error(
+                        .malformedXML, "closing tag </\(String(decoding: closeName, as: UTF8.self))> does not match <\(name)>",
+                        at: closeStart)
                 }
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else {
@@ -277,12 +284,16 @@ struct XMLTreeParser {
 
     private mutating func parseName() throws(DecodeError) -> String {
         let start = index
+        try skipName()
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+    }
+
+    private mutating func skipName() throws(DecodeError) {
         guard index < bytes.count, isNameStart(bytes[index]) else {
             throw error(.malformedXML, "expected a name, found \(describeByte(at: index))")
         }
         index += 1
         while index < bytes.count, isNameChar(bytes[index]) { index += 1 }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
     private mutating func skipComment() throws(DecodeError) {

@@ -31,14 +31,19 @@ public struct Envelope: Sendable, Hashable {
     public let partitionKey: String
     /// The callback content in canonical form.
     public let data: CanonicalValue
-    /// `data` as canonical JSON, computed once.
-    public let dataJSON: [UInt8]
+    /// The whole event as canonical JSON, written once, when it is built.
+    private let json: [UInt8]
+    /// Where `data`'s value lies in ``json``.
+    private let dataRange: Range<Int>
     /// Every attribute but `data`, sorted by name bytes.
     private let sortedAttributes: [Attribute]
 
+    /// `data` as canonical JSON.
+    public var dataJSON: [UInt8] { Array(json[dataRange]) }
+
     private struct Attribute: Hashable, Sendable {
         let name: String
-        let value: String
+        var value: String
     }
 
     /// Builds an envelope; the `id` is derived from `type` and `data`.
@@ -49,22 +54,16 @@ public struct Envelope: Sendable, Hashable {
         source: String, type: String, subject: String?, time: String?,
         partitionKey: String?, extensions: [(name: String, value: String?)], data: CanonicalValue
     ) {
-        let dataJSON = CanonicalJSONWriter().bytes(of: data)
-        let id = Self.contentID(type: type, dataJSON: dataJSON)
-        self.id = id
-        self.source = source
-        self.type = type
-        self.subject = subject
-        self.time = time
-        self.partitionKey = partitionKey ?? id
-        self.data = data
-        self.dataJSON = dataJSON
-
+        // The id is the hash of `data`'s JSON, and the JSON holds the id: the
+        // JSON is written once with the id's 32 digits as a placeholder, which
+        // the hash then fills in, instead of writing `data` twice (alone to hash
+        // it, then into the event), a kilobyte or two copied and allocated.
+        let placeholder = String(repeating: "0", count: Self.idLength)
         var attributes = [
-            Attribute(name: "specversion", value: Self.specVersion), Attribute(name: "id", value: id),
+            Attribute(name: "specversion", value: Self.specVersion), Attribute(name: "id", value: placeholder),
             Attribute(name: "source", value: source), Attribute(name: "type", value: type),
             Attribute(name: "datacontenttype", value: Self.dataContentType),
-            Attribute(name: "partitionkey", value: partitionKey ?? id),
+            Attribute(name: "partitionkey", value: partitionKey ?? placeholder),
         ]
         attributes.reserveCapacity(attributes.count + 2 + extensions.count)
         if let subject { attributes.append(Attribute(name: "subject", value: subject)) }
@@ -79,25 +78,68 @@ public struct Envelope: Sendable, Hashable {
                 j -= 1
             }
         }
+
+        var output: [UInt8] = []
+        var dataRange = 0..<0
+        var idOffsets: [Int] = []
+        Self.writeJSON(
+            into: &output, sortedAttributes: attributes.lazy.map { ($0.name, $0.value) }, dataCount: 1024,
+            writeData: { CanonicalJSONWriter().write(data, into: &$0) },
+            written: { name, valueOffset in
+                if name == "id" || (name == "partitionkey" && partitionKey == nil) { idOffsets.append(valueOffset) }
+            },
+            dataRange: &dataRange)
+        let id = output.withUnsafeBufferPointer { Self.contentID(type: type, dataJSON: UnsafeBufferPointer(rebasing: $0[dataRange])) }
+        var idBytes = id
+        idBytes.withUTF8 { digits in
+            for offset in idOffsets {
+                for index in 0..<digits.count { output[offset + index] = digits[index] }
+            }
+        }
+        for index in attributes.indices
+        where attributes[index].name == "id" || (attributes[index].name == "partitionkey" && partitionKey == nil) {
+            attributes[index].value = id
+        }
+
+        self.id = id
+        self.source = source
+        self.type = type
+        self.subject = subject
+        self.time = time
+        self.partitionKey = partitionKey ?? id
+        self.data = data
+        self.json = output
+        self.dataRange = dataRange
         self.sortedAttributes = attributes
     }
 
+    /// Hex digits in an id.
+    private static let idLength = 32
+
     /// The content-derived id: the first 128 bits of SHA-256(`type` LF `data`), in hex.
     public static func contentID(type: String, dataJSON: [UInt8]) -> String {
-        var hasher = SHA256()
-        hasher.update(data: Array(type.utf8))
-        hasher.update(data: [0x0A])
-        hasher.update(data: dataJSON)
-        let digest = hasher.finalize()
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(32)
-        for byte in digest.prefix(16) {
-            hex.append(hexDigits[Int(byte >> 4)])
-            hex.append(hexDigits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        dataJSON.withUnsafeBufferPointer { contentID(type: type, dataJSON: $0) }
     }
+
+    static func contentID(type: String, dataJSON: UnsafeBufferPointer<UInt8>) -> String {
+        var hasher = SHA256()
+        var type = type
+        type.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        withUnsafeBytes(of: UInt8(0x0A)) { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(dataJSON))
+        let digest = hasher.finalize()
+        return digest.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: idLength) { hex in
+                for index in 0..<(idLength / 2) {
+                    hex[2 * index] = hexDigits[Int(bytes[index] >> 4)]
+                    hex[2 * index + 1] = hexDigits[Int(bytes[index] & 0x0F)]
+                }
+                return idLength
+            }
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Every attribute except `data`, by name.
     public var attributes: [String: String] {
@@ -116,43 +158,57 @@ public struct Envelope: Sendable, Hashable {
 
     /// The canonical JSON of the whole event (one line, no trailing newline).
     public func jsonBytes() -> [UInt8] {
-        jsonBytesAndDataRange().json
+        json
     }
 
     /// ``jsonBytes()``, and where `data`'s value lies in it.
     public func jsonBytesAndDataRange() -> (json: [UInt8], dataRange: Range<Int>) {
-        Self.canonicalJSON(sortedAttributes: sortedAttributes.lazy.map { ($0.name, $0.value) }, dataJSON: dataJSON)
+        (json, dataRange)
     }
 
     /// The canonical JSON of an envelope from its string attributes, sorted by
     /// name bytes (``UTF8Order``), and its `data` already in canonical JSON; and
-    /// where `data`'s value lies in it. The one writer of envelope JSON: also
-    /// what rebuilds an envelope from a Kafka message in binary mode.
+    /// where `data`'s value lies in it. What rebuilds an envelope from a Kafka
+    /// message in binary mode; the same writer as the envelope's own.
     public static func canonicalJSON(
         sortedAttributes: some Sequence<(name: String, value: String)>, dataJSON: [UInt8]
     ) -> (json: [UInt8], dataRange: Range<Int>) {
         var output: [UInt8] = []
-        output.reserveCapacity(dataJSON.count + 64 * 10)
+        var dataRange = 0..<0
+        writeJSON(
+            into: &output, sortedAttributes: sortedAttributes, dataCount: dataJSON.count,
+            writeData: { $0.append(contentsOf: dataJSON) }, written: { _, _ in }, dataRange: &dataRange)
+        return (output, dataRange)
+    }
+
+    /// The one writer of envelope JSON: `data` goes where its name sorts among
+    /// the attributes. `written` is told where each attribute's value starts
+    /// (after its opening quote).
+    private static func writeJSON(
+        into output: inout [UInt8], sortedAttributes: some Sequence<(name: String, value: String)>, dataCount: Int,
+        writeData: (inout [UInt8]) -> Void, written: (String, Int) -> Void, dataRange: inout Range<Int>
+    ) {
+        output.reserveCapacity(dataCount + 64 * 10)
         output.append(UInt8(ascii: "{"))
-        var dataRange: Range<Int>?
-        func writeData() {
+        var wroteData = false
+        func writeDataMember(_ output: inout [UInt8]) {
             if output.count > 1 { output.append(UInt8(ascii: ",")) }
-            CanonicalJSONWriter.writeString("data", into: &output)
-            output.append(UInt8(ascii: ":"))
+            output.append(contentsOf: #""data":"#.utf8)
             let start = output.count
-            output.append(contentsOf: dataJSON)
+            writeData(&output)
             dataRange = start..<output.count
+            wroteData = true
         }
         for (name, value) in sortedAttributes {
-            if dataRange == nil, UTF8Order.less("data", name) { writeData() }
+            if !wroteData, UTF8Order.less("data", name) { writeDataMember(&output) }
             if output.count > 1 { output.append(UInt8(ascii: ",")) }
             CanonicalJSONWriter.writeString(name, into: &output)
             output.append(UInt8(ascii: ":"))
+            written(name, output.count + 1)
             CanonicalJSONWriter.writeString(value, into: &output)
         }
-        if dataRange == nil { writeData() }
+        if !wroteData { writeDataMember(&output) }
         output.append(UInt8(ascii: "}"))
-        return (output, dataRange!)
     }
 
     /// The whole event as a canonical value (for pretty printing and inspection).
@@ -163,12 +219,12 @@ public struct Envelope: Sendable, Hashable {
         return .object(members)
     }
 
+    /// Canonical JSON is the same bytes exactly when every attribute and `data` are the same.
     public static func == (lhs: Envelope, rhs: Envelope) -> Bool {
-        lhs.sortedAttributes == rhs.sortedAttributes && lhs.dataJSON == rhs.dataJSON
+        lhs.json == rhs.json
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(id)
-        hasher.combine(dataJSON)
+        hasher.combine(json)
     }
 }
