@@ -148,6 +148,12 @@ struct XMLTreeParser {
             let runStart = index
             var sawCarriageReturn = false
             while index < bytes.count {
+                // Eight bytes at a time through plain text (values are mostly
+                // ids, keys and URLs); the bytes below look at the rest.
+                while index + 8 <= bytes.count, !mayEndText(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                    index += 8
+                }
+                guard index < bytes.count else { break }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "<") || byte == UInt8(ascii: "&") { break }
                 if byte < 0x20 {
@@ -177,7 +183,7 @@ struct XMLTreeParser {
                 let closeNameStart = index
                 try skipName()
                 let closeName = UnsafeBufferPointer(rebasing: bytes[closeNameStart..<index])
-                guard closeName.elementsEqual(nameBytes) else {
+                guard Self.sameBytes(closeName, nameBytes) else {
                     throw error(
                         .malformedXML, "closing tag </\(String(decoding: closeName, as: UTF8.self))> does not match <\(name)>",
                         at: closeStart)
@@ -211,7 +217,9 @@ struct XMLTreeParser {
             }
         }
 
-        let value = canonicalizer.scalar(text.string(in: bytes))
+        // Blank text (the indentation between child elements) is dropped
+        // before it becomes a String.
+        let value = text.isBlank(in: bytes) ? nil : canonicalizer.scalar(text.string(in: bytes))
         if !sawChild && members.isEmpty { return (canonicalName, value) }
         if let value { members.append(CanonicalMember("#text", value)) }
         return (canonicalName, canonicalizer.object(&members, name: canonicalName))
@@ -294,6 +302,13 @@ struct XMLTreeParser {
         }
         index += 1
         while index < bytes.count, isNameChar(bytes[index]) { index += 1 }
+    }
+
+    @inline(__always)
+    private static func sameBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for index in 0..<a.count where a[index] != b[index] { return false }
+        return true
     }
 
     private mutating func skipComment() throws(DecodeError) {
@@ -381,6 +396,17 @@ struct XMLTreeParser {
 
 // MARK: - Character classes
 
+/// Whether any of the eight bytes in `word` may end a run of character data:
+/// `<`, `&`, or a control character (line ends included). Never a false "no".
+@inline(__always) private func mayEndText(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let below = (word &- ones &* 0x20) & ~word
+    let less = word ^ (ones &* UInt64(UInt8(ascii: "<")))
+    let ampersand = word ^ (ones &* UInt64(UInt8(ascii: "&")))
+    let zeros = ((less &- ones) & ~less) | ((ampersand &- ones) & ~ampersand)
+    return (below | zeros) & (ones &* 0x80) != 0
+}
+
 @inline(__always) private func isWhitespace(_ byte: UInt8) -> Bool {
     byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
 }
@@ -459,6 +485,14 @@ private struct TextAccumulator {
         buffer = []
         if let range { buffer!.append(contentsOf: bytes[range]) }
         range = nil
+    }
+
+    /// Whether the text is only XML whitespace (or empty): what ``Canonicalizer/scalar(_:)`` drops.
+    func isBlank(in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+        if let buffer { return buffer.allSatisfy(blank) }
+        if let range { return bytes[range].allSatisfy(blank) }
+        return true
     }
 
     func string(in bytes: UnsafeBufferPointer<UInt8>) -> String {
