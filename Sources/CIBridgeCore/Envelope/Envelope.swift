@@ -59,6 +59,7 @@ public struct Envelope: Sendable, Hashable {
         // the hash then fills in, instead of writing `data` twice (alone to hash
         // it, then into the event), a kilobyte or two copied and allocated.
         let placeholder = String(repeating: "0", count: Self.idLength)
+        func holdsID(_ name: String) -> Bool { name == "id" || (name == "partitionkey" && partitionKey == nil) }
         var attributes = [
             Attribute(name: "specversion", value: Self.specVersion), Attribute(name: "id", value: placeholder),
             Attribute(name: "source", value: source), Attribute(name: "type", value: type),
@@ -85,9 +86,7 @@ public struct Envelope: Sendable, Hashable {
         Self.writeJSON(
             into: &output, sortedAttributes: attributes.lazy.map { ($0.name, $0.value) }, dataCount: 1024,
             writeData: { CanonicalJSONWriter().write(data, into: &$0) },
-            written: { name, valueOffset in
-                if name == "id" || (name == "partitionkey" && partitionKey == nil) { idOffsets.append(valueOffset) }
-            },
+            written: { name, valueOffset in if holdsID(name) { idOffsets.append(valueOffset) } },
             dataRange: &dataRange)
         let id = output.withUnsafeBufferPointer { Self.contentID(type: type, dataJSON: UnsafeBufferPointer(rebasing: $0[dataRange])) }
         var idBytes = id
@@ -96,10 +95,7 @@ public struct Envelope: Sendable, Hashable {
                 for index in 0..<digits.count { output[offset + index] = digits[index] }
             }
         }
-        for index in attributes.indices
-        where attributes[index].name == "id" || (attributes[index].name == "partitionkey" && partitionKey == nil) {
-            attributes[index].value = id
-        }
+        for index in attributes.indices where holdsID(attributes[index].name) { attributes[index].value = id }
 
         self.id = id
         self.source = source
