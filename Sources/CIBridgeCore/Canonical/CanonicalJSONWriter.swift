@@ -74,7 +74,11 @@ public struct CanonicalJSONWriter: Sendable {
         while index < count {
             // Eight bytes at a time while none needs escaping: most values
             // (ids, keys, URLs, times) have nothing to escape.
-            while index + 8 <= count, !mayNeedEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) {
+            while index + 8 <= count {
+                let word = ByteWord.load(base + index)
+                if ByteWord.mayHoldByte(below: 0x20, in: word) || ByteWord.mayHold(UInt8(ascii: "\""), in: word)
+                    || ByteWord.mayHold(UInt8(ascii: "\\"), in: word)
+                { break }
                 index += 8
             }
             guard index < count else { break }
@@ -99,20 +103,5 @@ public struct CanonicalJSONWriter: Sendable {
             }
         }
         output.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: count - runStart))
-    }
-
-    /// Whether any of the eight bytes in `word` may be a control character, `"`
-    /// or `\`. Never a false "no"; a rare false "yes" only sends those bytes
-    /// through the byte-by-byte check.
-    @inline(__always)
-    private static func mayNeedEscape(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        // A byte below 0x20, or a zero byte in `word ^ "…"` or `word ^ "\\…"`.
-        let below = (word &- ones &* 0x20) & ~word
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let zeros = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-        return (below | zeros) & highs != 0
     }
 }

@@ -21,10 +21,13 @@ public struct Canonicalizer: Sendable {
     /// The canonical value of a scalar's text; `nil` when it is blank (rule 1).
     @inline(__always)
     public func scalar(_ text: String) -> CanonicalValue? {
-        for byte in text.utf8 where !(byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09) {
-            return .string(text)
-        }
-        return nil
+        Self.isBlank(text.utf8) ? nil : .string(text)
+    }
+
+    /// Whether `bytes` are only spaces, tabs and line ends (or none): text that rule 1 drops.
+    @inline(__always)
+    static func isBlank(_ bytes: some Sequence<UInt8>) -> Bool {
+        bytes.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
     }
 
     /// The canonical object named `name` from its non-empty member values in

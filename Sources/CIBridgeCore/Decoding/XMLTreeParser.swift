@@ -150,7 +150,11 @@ struct XMLTreeParser {
             while index < bytes.count {
                 // Eight bytes at a time through plain text (values are mostly
                 // ids, keys and URLs); the bytes below look at the rest.
-                while index + 8 <= bytes.count, !mayEndText(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                while index + 8 <= bytes.count {
+                    let word = ByteWord.load(bytes.baseAddress! + index)
+                    if ByteWord.mayHoldByte(below: 0x20, in: word) || ByteWord.mayHold(UInt8(ascii: "<"), in: word)
+                        || ByteWord.mayHold(UInt8(ascii: "&"), in: word)
+                    { break }
                     index += 8
                 }
                 guard index < bytes.count else { break }
@@ -396,17 +400,6 @@ struct XMLTreeParser {
 
 // MARK: - Character classes
 
-/// Whether any of the eight bytes in `word` may end a run of character data:
-/// `<`, `&`, or a control character (line ends included). Never a false "no".
-@inline(__always) private func mayEndText(_ word: UInt64) -> Bool {
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let below = (word &- ones &* 0x20) & ~word
-    let less = word ^ (ones &* UInt64(UInt8(ascii: "<")))
-    let ampersand = word ^ (ones &* UInt64(UInt8(ascii: "&")))
-    let zeros = ((less &- ones) & ~less) | ((ampersand &- ones) & ~ampersand)
-    return (below | zeros) & (ones &* 0x80) != 0
-}
-
 @inline(__always) private func isWhitespace(_ byte: UInt8) -> Bool {
     byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
 }
@@ -487,11 +480,10 @@ private struct TextAccumulator {
         range = nil
     }
 
-    /// Whether the text is only XML whitespace (or empty): what ``Canonicalizer/scalar(_:)`` drops.
+    /// Whether ``Canonicalizer/scalar(_:)`` would drop the text, asked before it becomes a String.
     func isBlank(in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
-        if let buffer { return buffer.allSatisfy(blank) }
-        if let range { return bytes[range].allSatisfy(blank) }
+        if let buffer { return Canonicalizer.isBlank(buffer) }
+        if let range { return Canonicalizer.isBlank(bytes[range]) }
         return true
     }
 

@@ -89,12 +89,7 @@ public struct Envelope: Sendable, Hashable {
             written: { name, valueOffset in if holdsID(name) { idOffsets.append(valueOffset) } },
             dataRange: &dataRange)
         let id = output.withUnsafeBufferPointer { Self.contentID(type: type, dataJSON: UnsafeBufferPointer(rebasing: $0[dataRange])) }
-        var idBytes = id
-        idBytes.withUTF8 { digits in
-            for offset in idOffsets {
-                for index in 0..<digits.count { output[offset + index] = digits[index] }
-            }
-        }
+        for offset in idOffsets { output.replaceSubrange(offset..<(offset + Self.idLength), with: id.utf8) }
         for index in attributes.indices where holdsID(attributes[index].name) { attributes[index].value = id }
 
         self.id = id
