@@ -17,9 +17,11 @@ import Tracing
 /// - `GET /readyz`: the outbox accepts appends; each sink's backlog.
 /// - `GET /metrics`: Prometheus text, when `metrics` are given.
 ///
-/// A callback goes through ``RequestIDMiddleware``, ``CallbackMetricsMiddleware``
-/// (with `metrics`), ``CallbackPolicy`` and ``CallbackIntake``; its answer is
-/// made from the ``CallbackOutcome``. ``RequestDeadline`` and
+/// A callback is answered in the channel by ``CallbackChannelHandler``. With
+/// `spans`, or without channels (`app.test(.router)`), the router's route
+/// answers it, through ``RequestIDMiddleware`` and ``CallbackMetricsMiddleware``
+/// (with `metrics`). Both paths use ``CallbackPolicy`` and ``CallbackIntake``,
+/// and make the answer from the ``CallbackOutcome``. ``RequestDeadline`` and
 /// ``ConnectionLimiter`` guard each connection. With `tls`, every connection
 /// starts with a TLS handshake using the store's current context
 /// (``ReloadingTLSChannel``); without, the listener speaks plain HTTP.
@@ -70,20 +72,29 @@ public func buildApplication(
             RequestDeadline(milliseconds: http.readTimeoutMilliseconds, metrics: metrics),
         ],
         idleTimeout: .milliseconds(Int64(http.readTimeoutMilliseconds)))
-    let server: HTTPServerBuilder =
-        if let tls {
-            HTTPServerBuilder { responder in
-                ReloadingTLSChannel(base: HTTP1Channel(responder: responder, configuration: http1), store: tls)
-            }
-        } else {
-            .http1(configuration: http1)
+    // Callbacks are answered in the channel (CallbackChannelHandler), without a
+    // task per request; with spans exported, by the router's route above, whose
+    // spans follow the request's task.
+    let serverName = "cibridge"
+    let route =
+        spans
+        ? nil
+        : CallbackChannelHandler.Route(policy: policy, intake: intake, bodyLimit: http.bodyLimit, metrics: metrics, serverName: serverName)
+    let server = HTTPServerBuilder { responder -> any ServerChildChannel in
+        let plain = HTTP1Channel(responder: responder, configuration: http1)
+        switch (route, tls) {
+        case (let route?, let tls?): return ReloadingTLSChannel(base: CallbackChannel(base: plain, route: route), store: tls)
+        case (let route?, nil): return CallbackChannel(base: plain, route: route)
+        case (nil, let tls?): return ReloadingTLSChannel(base: plain, store: tls)
+        case (nil, nil): return plain
         }
+    }
     return Application(
         router: router,
         server: server,
         configuration: ApplicationConfiguration(
             address: .hostname(http.listen.host, port: http.listen.port),
-            serverName: "cibridge"),
+            serverName: serverName),
         onServerRunning: onServerRunning,
         logger: logger)
 }
@@ -134,15 +145,6 @@ private func receiveTracedCallback(
         if case .accepted(let ids) = outcome, !ids.isEmpty { span.attributes["cloudevents.event_id"] = CallbackIntake.ids(ids) }
         if outcome.status.code >= 500 { span.setStatus(SpanStatus(code: .error, message: outcome.message)) }
         return outcome
-    }
-}
-
-/// The request's headers as kept with a quarantined body, tokens masked.
-private func redacted(_ headers: HTTPFields) -> [(String, String)] {
-    headers.map { field in
-        let name = field.name.rawName
-        let secret = field.name == .authorization || name.lowercased().contains("token")
-        return (name, secret ? "***" : field.value)
     }
 }
 

@@ -75,59 +75,120 @@ public struct CallbackIntake: Sendable {
         body: ByteBuffer, contentType: String?, headers: @autoclosure () -> [(String, String)],
         client: @autoclosure () -> String?, trace: CallbackTrace? = nil
     ) async -> CallbackOutcome {
-        let decoded: CallbackBody
         let decodeSpan = spans ? startSpan("decode") : nil
-        let result = body.withUnsafeReadableBytes { raw in
-            Result { () throws(DecodeError) in try decoder.decode(raw.assumingMemoryBound(to: UInt8.self), contentType: contentType) }
-        }
-        switch result {
-        case .success(let body):
-            decoded = body
-        case .failure(let error):
+        let entries: [OutboxEntry]
+        let ids: [String]
+        switch stage(body: body, contentType: contentType, trace: trace) {
+        case .refused(let error):
             decodeSpan?.attributes["error.type"] = error.code.rawValue
             decodeSpan?.setStatus(SpanStatus(code: .error, message: error.description))
             decodeSpan?.end()
             await refuse(body: Array(buffer: body), headers: headers(), error: error, client: client())
             return .undecodable(error)
-        }
-        if case .testPing(let message) = decoded {
+        case .answered(let outcome):
             decodeSpan?.end()
-            logger.info("test ping from Tencent", metadata: tagged(["message": "\(message)"]))
-            return .testPing
+            return outcome
+        case .append(let staged, let stagedIDs):
+            entries = staged
+            ids = stagedIDs
         }
-        let envelopes = EnvelopeBuilder().envelopes(for: decoded)
-        let ids = envelopes.map(\.id)
-        // The envelopes (and their ids) are made here: part of the decode.
+        // The envelopes (and their ids) are made in `stage`: part of the decode.
         decodeSpan?.attributes["cloudevents.event_id"] = Self.ids(ids)
         decodeSpan?.end()
         // The append span covers the write and the wait for its group-committed fdatasync.
         let appendSpan = spans ? startSpan("outbox append") : nil
         appendSpan?.attributes["cloudevents.event_id"] = Self.ids(ids)
         let started = ContinuousClock.now
-        defer {
-            metrics?.recordAppend(ContinuousClock.now - started)
-            appendSpan?.end()
+        let result: Result<[UInt64], OutboxError> = await withCheckedContinuation { continuation in
+            outbox.append(entries) { continuation.resume(returning: $0) }
         }
-        do {
-            let traceparent = trace?.traceparent
-            let tracestate = trace?.tracestate
-            _ = try await outbox.append(envelopes.map { OutboxEntry(envelope: $0, traceparent: traceparent, tracestate: tracestate) })
-        } catch let error as OutboxError where error.isBackpressure {
+        let outcome = appended(result, ids: ids, trace: trace, started: started)
+        if case .failure(let error) = result {
+            appendSpan?.setStatus(SpanStatus(code: .error, message: error.isBackpressure ? error.message : "\(error)"))
+        }
+        appendSpan?.end()
+        return outcome
+    }
+
+    /// The same without a Swift task, for the HTTP edge's channel handler:
+    /// decodes on the calling thread (never an event loop: the handler hands
+    /// the body to a dispatch queue), appends, and calls `completion` once
+    /// with the outcome, on the outbox's I/O thread or, for a body that is
+    /// refused or quarantined, on the calling thread or a task. No spans:
+    /// with spans exported, callbacks take the router's path.
+    public func accept(
+        body: ByteBuffer, contentType: String?, headers: @escaping @Sendable () -> [(String, String)],
+        client: @escaping @Sendable () -> String?, trace: CallbackTrace?,
+        completion: @escaping @Sendable (CallbackOutcome) -> Void
+    ) {
+        switch stage(body: body, contentType: contentType, trace: trace) {
+        case .refused(let error):
+            Task {
+                await refuse(body: Array(buffer: body), headers: headers(), error: error, client: client())
+                completion(.undecodable(error))
+            }
+        case .answered(let outcome):
+            completion(outcome)
+        case .append(let entries, let ids):
+            let started = ContinuousClock.now
+            outbox.append(entries) { result in
+                completion(appended(result, ids: ids, trace: trace, started: started))
+            }
+        }
+    }
+
+    /// What decoding a body came to: records to append, an answer without
+    /// appending (Tencent's test ping), or a refusal.
+    enum Staged {
+        case append([OutboxEntry], ids: [String])
+        case answered(CallbackOutcome)
+        case refused(DecodeError)
+    }
+
+    /// Decodes `body` and makes its envelopes and outbox entries: the part of
+    /// a callback that needs no I/O, shared by both ways to accept it.
+    private func stage(body: ByteBuffer, contentType: String?, trace: CallbackTrace?) -> Staged {
+        let result = body.withUnsafeReadableBytes { raw in
+            Result { () throws(DecodeError) in try decoder.decode(raw.assumingMemoryBound(to: UInt8.self), contentType: contentType) }
+        }
+        let decoded: CallbackBody
+        switch result {
+        case .success(let body): decoded = body
+        case .failure(let error): return .refused(error)
+        }
+        if case .testPing(let message) = decoded {
+            logger.info("test ping from Tencent", metadata: tagged(["message": "\(message)"]))
+            return .answered(.testPing)
+        }
+        let envelopes = EnvelopeBuilder().envelopes(for: decoded)
+        let traceparent = trace?.traceparent
+        let tracestate = trace?.tracestate
+        return .append(
+            envelopes.map { OutboxEntry(envelope: $0, traceparent: traceparent, tracestate: tracestate) }, ids: envelopes.map(\.id))
+    }
+
+    /// The outcome of an append that began at `started`, logged and timed:
+    /// the answer for both ways to accept a callback.
+    private func appended(
+        _ result: Result<[UInt64], OutboxError>, ids: [String], trace: CallbackTrace?, started: ContinuousClock.Instant
+    ) -> CallbackOutcome {
+        metrics?.recordAppend(ContinuousClock.now - started)
+        switch result {
+        case .success:
+            logger.debug(
+                "callback stored",
+                metadata: tagged([
+                    "events": "\(ids.count)", "ids": "\(ids.joined(separator: ","))",
+                    "traceparent": "\(trace?.traceparent ?? "none")",
+                ]))
+            return .accepted(ids: ids)
+        case .failure(let error) where error.isBackpressure:
             logger.warning("outbox refused the callback; answering 503", metadata: tagged(["reason": "\(error.message)"]))
-            appendSpan?.setStatus(SpanStatus(code: .error, message: error.message))
             return .outboxRefused(error)
-        } catch {
+        case .failure(let error):
             logger.error("outbox failed; answering 503", metadata: tagged(["error": "\(error)"]))
-            appendSpan?.setStatus(SpanStatus(code: .error, message: "\(error)"))
             return .outboxFailed("\(error)")
         }
-        logger.debug(
-            "callback stored",
-            metadata: tagged([
-                "events": "\(envelopes.count)", "ids": "\(ids.joined(separator: ","))",
-                "traceparent": "\(trace?.traceparent ?? "none")",
-            ]))
-        return .accepted(ids: ids)
     }
 
     /// The `cloudevents.event_id` span attribute: the id, or every id of a callback with several events.

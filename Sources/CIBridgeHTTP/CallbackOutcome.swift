@@ -169,4 +169,17 @@ public enum CallbackOutcome: Sendable, Equatable {
         if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
         return response
     }
+
+    /// The same answer as HTTP parts, for the channel handlers that answer
+    /// without Hummingbird's router (``CallbackChannelHandler``,
+    /// ``RequestDeadline``): the head, with the body's length and `extra`
+    /// fields (a request id, `Connection: close`), then the body.
+    func responseParts(adding extra: HTTPFields = [:]) -> (head: HTTPResponse, body: ByteBuffer) {
+        let body = body
+        var fields = ResponseJSON.headers
+        fields[.contentLength] = String(body.readableBytes)
+        if let retryAfterSeconds { fields[.retryAfter] = String(retryAfterSeconds) }
+        fields.append(contentsOf: extra)
+        return (HTTPResponse(status: status, headerFields: fields), body)
+    }
 }

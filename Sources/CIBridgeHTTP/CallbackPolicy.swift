@@ -2,6 +2,7 @@ import CIBridgeConfiguration
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 
 /// Who may post a callback, and in what form: decided here, once, before the
 /// body is read.
@@ -40,14 +41,19 @@ public struct CallbackPolicy: Sendable {
     /// evaluated only when there is an allowlist: making the address's text
     /// costs, and most bridges have none.
     public func admit(_ request: Request, pathToken: String?, peer: @autoclosure () -> String?) -> Admission {
-        let headers = request.headers
+        admit(request.head, pathToken: pathToken, peer: peer())
+    }
+
+    /// The same for a request's head, as the HTTP edge's channel handler has it.
+    public func admit(_ request: HTTPRequest, pathToken: String?, peer: @autoclosure () -> String?) -> Admission {
+        let headers = request.headerFields
         var client: String?
         if !allow.isEmpty {
             client = clientAddress(of: request, peer: peer())
             guard isAllowed(client: client) else { return .refused(.forbidden(client: client)) }
         }
         // Evaluated lazily: parsing the query costs, and Tencent puts the token in the path.
-        let presented = pathToken ?? request.uri.queryParameters.get("token") ?? headers.value(of: Self.tokenHeader)
+        let presented = pathToken ?? URI(request.path ?? "").queryParameters.get("token") ?? headers.value(of: Self.tokenHeader)
             ?? Self.bearer(headers.value(of: .authorization))
         guard isAuthorized(presented) else { return .refused(.unauthorized) }
         if let contentType = headers.value(of: .contentType), !Self.isReadable(contentType) {
@@ -58,7 +64,12 @@ public struct CallbackPolicy: Sendable {
 
     /// The client address of `request` from `peer`: see ``clientAddress(peer:forwardedFor:)``.
     public func clientAddress(of request: Request, peer: String?) -> String? {
-        clientAddress(peer: peer, forwardedFor: request.headers.value(of: Self.forwardedFor))
+        clientAddress(of: request.head, peer: peer)
+    }
+
+    /// The same for a request's head.
+    public func clientAddress(of request: HTTPRequest, peer: String?) -> String? {
+        clientAddress(peer: peer, forwardedFor: request.headerFields.value(of: Self.forwardedFor))
     }
 
     /// The client address to check: the peer, or the first untrusted address in

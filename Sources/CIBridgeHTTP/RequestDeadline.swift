@@ -150,12 +150,8 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         expired = true
         let outcome = CallbackOutcome.requestTimeout(milliseconds: Int(timeout.nanoseconds / 1_000_000))
         metrics?.record(outcome)
-        let body = outcome.body
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.contentLength] = String(body.readableBytes)
-        headers[.connection] = "close"
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: outcome.status, headerFields: headers))), promise: nil)
+        let (head, body) = outcome.responseParts(adding: [.connection: "close"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in self.lingeringClose(context: context) }
     }

@@ -13,11 +13,16 @@ struct RequestIDMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: BridgeRequestContext, next: (Request, BridgeRequestContext) async throws -> Response
     ) async throws -> Response {
-        let id = request.headers.value(of: Self.header).map { String($0.prefix(64)) } ?? RequestID.next()
+        let id = Self.id(for: request.headers)
         var context = context
         context.requestID = id
         var response = try await next(request, context)
         response.headers[Self.header] = id
         return response
+    }
+
+    /// The id of a request with `headers`: the client's, cut at 64 characters, or a new one.
+    static func id(for headers: HTTPFields) -> String {
+        headers.value(of: header).map { String($0.prefix(64)) } ?? RequestID.next()
     }
 }

@@ -92,7 +92,8 @@ public final class Outbox: Sendable {
         var frames: [(sequence: UInt64, offset: Int, size: Int, appendTime: Int64)] = []
         /// The same records, for ``RecentRecords`` once they are written.
         var records: [OutboxRecord] = []
-        var waiters: [(CheckedContinuation<[UInt64], any Error>, [UInt64])] = []
+        /// Who is told when the batch is durable (or failed), with their sequence numbers.
+        var waiters: [(@Sendable (Result<[UInt64], OutboxError>) -> Void, [UInt64])] = []
         var isEmpty: Bool { frames.isEmpty }
     }
 
@@ -194,50 +195,62 @@ public final class Outbox: Sendable {
     /// `disk_low` when a limit is reached; nothing of the call is appended then.
     public func append(_ entries: [OutboxEntry]) async throws -> [UInt64] {
         if entries.isEmpty { return [] }
+        let result: Result<[UInt64], OutboxError> = await withCheckedContinuation { continuation in
+            append(entries) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// The same, for a caller that is not a Swift task: `completion` is called
+    /// once, with the sequence numbers when the entries are durable or with the
+    /// refusal or failure. It runs on the outbox's I/O thread (or on the
+    /// caller's, for a refusal), so it must only hand the result on, never
+    /// block. The HTTP edge's channel handler uses this to answer a callback
+    /// from its event loop without a task and a continuation per request.
+    public func append(_ entries: [OutboxEntry], completion: @escaping @Sendable (Result<[UInt64], OutboxError>) -> Void) {
+        if entries.isEmpty { return completion(.success([])) }
         let now = Self.nowMilliseconds()
-        return try await withCheckedThrowingContinuation { continuation in
-            let outcome: Result<Bool, OutboxError> = state.withLock { s in
-                var size = 0
-                for entry in entries {
-                    let frameSize = RecordFrame.size(
-                        key: entry.key, routing: entry.routing, payload: entry.payload.count, attributes: entry.attributes)
-                    if Int64(frameSize) > configuration.segmentBytes - Segment.headerSize {
-                        return .failure(OutboxError(.recordTooLarge, "a \(frameSize)-byte record does not fit a \(configuration.segmentBytes)-byte segment"))
-                    }
-                    size += frameSize
+        let outcome: Result<Bool, OutboxError> = state.withLock { s in
+            var size = 0
+            for entry in entries {
+                let frameSize = RecordFrame.size(
+                    key: entry.key, routing: entry.routing, payload: entry.payload.count, attributes: entry.attributes)
+                if Int64(frameSize) > configuration.segmentBytes - Segment.headerSize {
+                    return .failure(OutboxError(.recordTooLarge, "a \(frameSize)-byte record does not fit a \(configuration.segmentBytes)-byte segment"))
                 }
-                if let refusal = refusal(s, appending: size) { return .failure(refusal) }
-                var sequences: [UInt64] = []
-                sequences.reserveCapacity(entries.count)
-                for entry in entries {
-                    let sequence = s.nextSequence
-                    s.nextSequence += 1
-                    let offset = s.pending.bytes.count
-                    RecordFrame.encode(
+                size += frameSize
+            }
+            if let refusal = refusal(s, appending: size) { return .failure(refusal) }
+            var sequences: [UInt64] = []
+            sequences.reserveCapacity(entries.count)
+            for entry in entries {
+                let sequence = s.nextSequence
+                s.nextSequence += 1
+                let offset = s.pending.bytes.count
+                RecordFrame.encode(
+                    sequence: sequence, appendTime: now, key: entry.key, routing: entry.routing, payload: entry.payload,
+                    attributes: entry.attributes, into: &s.pending.bytes)
+                s.pending.frames.append((sequence, offset, s.pending.bytes.count - offset, now))
+                s.pending.records.append(
+                    OutboxRecord(
                         sequence: sequence, appendTime: now, key: entry.key, routing: entry.routing, payload: entry.payload,
-                        attributes: entry.attributes, into: &s.pending.bytes)
-                    s.pending.frames.append((sequence, offset, s.pending.bytes.count - offset, now))
-                    s.pending.records.append(
-                        OutboxRecord(
-                            sequence: sequence, appendTime: now, key: entry.key, routing: entry.routing, payload: entry.payload,
-                            attributes: entry.attributes))
-                    sequences.append(sequence)
-                    if !entry.routing.isEmpty { s.routed.append(RoutedRecord(sequence: sequence, sinks: entry.routing)) }
-                }
-                s.pending.waiters.append((continuation, sequences))
-                if s.holding && s.pending.waiters.count >= configuration.commitWindow.releaseCount(peak: s.batchPeak) {
-                    s.holding = false
-                    holdRelease.signal()
-                }
-                if s.flushScheduled { return .success(false) }
-                s.flushScheduled = true
-                return .success(true)
+                        attributes: entry.attributes))
+                sequences.append(sequence)
+                if !entry.routing.isEmpty { s.routed.append(RoutedRecord(sequence: sequence, sinks: entry.routing)) }
             }
-            switch outcome {
-            case .failure(let error): continuation.resume(throwing: error)
-            case .success(true): io.async { self.flush() }
-            case .success(false): break
+            s.pending.waiters.append((completion, sequences))
+            if s.holding && s.pending.waiters.count >= configuration.commitWindow.releaseCount(peak: s.batchPeak) {
+                s.holding = false
+                holdRelease.signal()
             }
+            if s.flushScheduled { return .success(false) }
+            s.flushScheduled = true
+            return .success(true)
+        }
+        switch outcome {
+        case .failure(let error): completion(.failure(error))
+        case .success(true): io.async { self.flush() }
+        case .success(false): break
         }
     }
 
@@ -298,7 +311,7 @@ public final class Outbox: Sendable {
         do {
             try write(batch, after: active)
         } catch {
-            for (waiter, _) in batch.waiters { waiter.resume(throwing: error) }
+            for (waiter, _) in batch.waiters { waiter(.failure(error)) }
         }
         let end = Self.monotonicMicroseconds()
         state.withLock { $0.lastCommitEnd = end }
@@ -354,7 +367,7 @@ public final class Outbox: Sendable {
             s.readableSequence = batch.frames[batch.frames.count - 1].sequence
             s.recent.append(batch.records)
         }
-        for (continuation, sequences) in batch.waiters { continuation.resume(returning: sequences) }
+        for (waiter, sequences) in batch.waiters { waiter(.success(sequences)) }
         signalAllSinks()
     }
 

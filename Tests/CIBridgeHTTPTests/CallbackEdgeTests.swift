@@ -9,18 +9,32 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
-/// Every status the edge answers, through Hummingbird's test client: the
-/// router alone where it shows the answer, a live server where only a socket
-/// does (the peer's address, the 408 of the channel handler).
+/// Every status the edge answers, through Hummingbird's test client. Most
+/// run twice (``EdgePath``): through the router alone, which is the callback
+/// route when spans are exported, and on a live server, where
+/// ``CallbackChannelHandler`` answers; the same assertions hold for both. A
+/// live server alone where only a socket shows the answer (the peer's
+/// address, the 408 of ``RequestDeadline``).
 @Suite("HTTP edge answers")
 struct CallbackEdgeTests {
     static let path = "/callbacks/\(TestBridge.token)"
 
-    @Test("200 accepted: the events are stored, their ids answered, the callback counted with its bytes and events")
-    func accepted() async throws {
+    /// The two ways a callback is answered.
+    enum EdgePath: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        /// The router's route (Hummingbird's router test client: no channel).
+        case router
+        /// ``CallbackChannelHandler`` on a live server.
+        case channel
+
+        var setup: TestingSetup { self == .router ? .router : .live }
+        var testDescription: String { rawValue }
+    }
+
+    @Test("200 accepted: the events are stored, their ids answered, the callback counted with its bytes and events", arguments: EdgePath.allCases)
+    func accepted(path: EdgePath) async throws {
         try await TestBridge.run { bridge in
             let body = try Fixture.taskFinish()
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 try await client.execute(uri: Self.path, method: .post, headers: .xml, body: body) { response in
                     #expect(response.status == .ok)
                     let answer = try members(response.body)
@@ -41,10 +55,10 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("200 test_ping: Tencent's console test is answered and nothing is stored")
-    func testPing() async throws {
+    @Test("200 test_ping: Tencent's console test is answered and nothing is stored", arguments: EdgePath.allCases)
+    func testPing(path: EdgePath) async throws {
         try await TestBridge.run { bridge in
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 try await client.execute(uri: Self.path, method: .post, headers: .json, body: try Fixture.testPing()) { response in
                     #expect(response.status == .ok)
                     let answer = try members(response.body)
@@ -57,8 +71,8 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("200 for moderation results in both content versions and a JSON body wrapped in Response; test requests of every kind publish nothing")
-    func documentedShapes() async throws {
+    @Test("200 for moderation results in both content versions and a JSON body wrapped in Response; test requests of every kind publish nothing", arguments: EdgePath.allCases)
+    func documentedShapes(path: EdgePath) async throws {
         try await TestBridge.run { bridge in
             let accepted = [
                 ("callbacks/moderation-image-simple.json", "Simple"), ("callbacks/moderation-video-detail.json", "Detail"),
@@ -71,7 +85,7 @@ struct CallbackEdgeTests {
             let stored = try Set(accepted.flatMap { fixture, _ in
                 EnvelopeBuilder().envelopes(for: try CallbackDecoder().decode(Array(try Fixture.bytes(fixture).readableBytesView))).map(\.id)
             })
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 for (fixture, version) in accepted {
                     var headers = HTTPFields.json
                     if let version { headers[HTTPField.Name("X-Ci-Content-Version")!] = version }
@@ -99,11 +113,11 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("The client's X-Request-Id is echoed (cut at 64 characters); without one, each answer gets a new one")
-    func requestID() async throws {
+    @Test("The client's X-Request-Id is echoed (cut at 64 characters); without one, each answer gets a new one", arguments: EdgePath.allCases)
+    func requestID(path: EdgePath) async throws {
         try await TestBridge.run { bridge in
             let name = HTTPField.Name("X-Request-Id")!
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 var headers = HTTPFields.json
                 headers[name] = "trace-1"
                 let echoed = try await client.execute(uri: Self.path, method: .post, headers: headers, body: try Fixture.testPing())
@@ -120,10 +134,10 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("400: malformed XML and JSON answer their reason code and one line with the position; the body is quarantined")
-    func malformed() async throws {
+    @Test("400: malformed XML and JSON answer their reason code and one line with the position; the body is quarantined", arguments: EdgePath.allCases)
+    func malformed(path: EdgePath) async throws {
         try await TestBridge.run { bridge in
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 let xml = ByteBuffer(string: "<Response><A></Response>")
                 try await client.execute(uri: Self.path, method: .post, headers: .xml, body: xml) { response in
                     #expect(response.status == .badRequest)
@@ -148,10 +162,10 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("401 for a missing or wrong token; the token is accepted from each of its four sources")
-    func tokens() async throws {
+    @Test("401 for a missing or wrong token; the token is accepted from each of its four sources", arguments: EdgePath.allCases)
+    func tokens(path: EdgePath) async throws {
         try await TestBridge.run { bridge in
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 let ping = try Fixture.testPing()
                 var header = HTTPFields.json
                 header[HTTPField.Name("X-CIBridge-Token")!] = TestBridge.token
@@ -231,10 +245,10 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("413 for a body over the limit, counted without storing anything")
-    func tooLarge() async throws {
+    @Test("413 for a body over the limit, counted without storing anything", arguments: EdgePath.allCases)
+    func tooLarge(path: EdgePath) async throws {
         try await TestBridge.run(http: { $0.bodyLimit = 1024 }) { bridge in
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 let body = ByteBuffer(repeating: UInt8(ascii: " "), count: 4096)
                 try await client.execute(uri: Self.path, method: .post, headers: .xml, body: body) { response in
                     #expect(response.status == .contentTooLarge)
@@ -248,10 +262,10 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("415 for a content type that is neither XML nor JSON")
-    func unsupportedMediaType() async throws {
+    @Test("415 for a content type that is neither XML nor JSON", arguments: EdgePath.allCases)
+    func unsupportedMediaType(path: EdgePath) async throws {
         try await TestBridge.run { bridge in
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 let headers: HTTPFields = [.contentType: "image/png"]
                 try await client.execute(uri: Self.path, method: .post, headers: headers, body: try Fixture.taskFinish()) { response in
                     #expect(response.status == .unsupportedMediaType)
@@ -264,11 +278,11 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("503 with Retry-After when the outbox refuses; /readyz says so too")
-    func outboxFull() async throws {
+    @Test("503 with Retry-After when the outbox refuses; /readyz says so too", arguments: EdgePath.allCases)
+    func outboxFull(path: EdgePath) async throws {
         let tiny = OutboxConfiguration(sinks: ["redis"], maxBytes: 256, minFreeBytes: 0)
         try await TestBridge.run(outbox: tiny) { bridge in
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 try await client.execute(uri: Self.path, method: .post, headers: .xml, body: try Fixture.taskFinish()) { response in
                     #expect(response.status == .serviceUnavailable)
                     #expect(response.headers[.retryAfter] == "30")
@@ -305,10 +319,10 @@ struct CallbackEdgeTests {
         }
     }
 
-    @Test("/metrics shows the callbacks counted by the middleware, by result and status")
-    func metrics() async throws {
+    @Test("/metrics shows the callbacks counted by the middleware, by result and status", arguments: EdgePath.allCases)
+    func metrics(path: EdgePath) async throws {
         try await TestBridge.run { bridge in
-            try await bridge.application().test(.router) { client in
+            try await bridge.application().test(path.setup) { client in
                 try await client.execute(uri: Self.path, method: .post, headers: .xml, body: try Fixture.taskFinish())
                 try await client.execute(uri: "/callbacks", method: .post, headers: .xml, body: try Fixture.taskFinish())
                 try await client.execute(uri: "/callbacks/wrong", method: .post, headers: .xml, body: try Fixture.taskFinish())
@@ -365,7 +379,7 @@ extension CallbackEdgeTests {
             try await bridge.application().test(.live) { client in
                 let port = try #require(client.port)
                 let head = "POST \(Self.path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/xml\r\nContent-Length: 100000\r\n\r\n"
-                let answer = try await TrickleClient.answer(port: port, head: head, interval: .milliseconds(50), patience: .seconds(10))
+                let answer = try await RawHTTPClient.answer(port: port, head: head, interval: .milliseconds(50), patience: .seconds(10))
                 #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
                 #expect(answer.contains(#"{"error":"request_timeout","message":"body not received within 1500 ms"}"#), "\(answer)")
                 #expect(!answer.lowercased().contains("x-cibridge"))

@@ -1,10 +1,11 @@
 import Foundation
 
-/// A client that sends a request's head and then its body a byte at a time,
-/// never finishing: what Hummingbird's test client cannot do (it sends a whole
-/// request at once). For the 408 of ``RequestDeadline``, which only a live
-/// server's channel shows.
-struct TrickleClient {
+/// HTTP/1 over a plain socket, for what Hummingbird's test client cannot do
+/// (it sends one whole request at a time): a body trickled a byte at a time,
+/// never finishing, for the 408 of ``RequestDeadline``; and requests
+/// pipelined in one write or spaced out on one connection, for
+/// ``CallbackChannelHandler``'s order and keep-alive.
+struct RawHTTPClient {
     /// Connects to `localhost:port` (whichever address it resolves to that answers),
     /// sends `head`, then one byte every `interval` until an answer comes or
     /// `patience` runs out; returns what was answered.
@@ -23,6 +24,40 @@ struct TrickleClient {
                 continuation.resume(returning: trickle(fd, everyMilliseconds: milliseconds, until: ContinuousClock.now + patience))
             }
         }
+    }
+
+    /// Connects to `localhost:port`, sends each of `writes` after its pause,
+    /// then reads until the server closes the connection (the last request
+    /// should say `Connection: close`) or `patience` runs out; returns all
+    /// that was answered. On a thread of its own, like ``answer(port:head:interval:patience:)``.
+    static func exchange(port: Int, writes: [(pause: Duration, text: String)], patience: Duration) async throws -> String {
+        let fd = try connect(port: port)
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                defer { close(fd) }
+                for (pause, text) in writes {
+                    Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+                    if (try? send(fd, Array(text.utf8))) == nil { break }
+                }
+                continuation.resume(returning: readToEnd(fd, until: ContinuousClock.now + patience))
+            }
+        }
+    }
+
+    private static func readToEnd(_ fd: Int32, until deadline: ContinuousClock.Instant) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&ready, 1, 50) == 0 { continue }
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 {
+                received += buffer[..<count]
+            } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                break
+            }
+        }
+        return String(decoding: received, as: UTF8.self)
     }
 
     private static func trickle(_ fd: Int32, everyMilliseconds interval: Int32, until deadline: ContinuousClock.Instant) -> String {
