@@ -8,8 +8,10 @@ import NIOCore
 ///
 /// Not through `HTTP1Channel.Configuration.additionalChannelHandlers`: those
 /// go before the connection state handler, which would then never see the
-/// callbacks' requests and answers, and would close a busy keep-alive
-/// connection as idle and miss its `Connection: close`.
+/// callbacks' requests and answers. It would close a busy keep-alive
+/// connection as idle, miss its `Connection: close`, and on a graceful
+/// shutdown close a connection whose callback is still being appended
+/// instead of waiting for its answer.
 struct CallbackChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base

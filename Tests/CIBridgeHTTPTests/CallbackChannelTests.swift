@@ -1,4 +1,5 @@
 import CIBridgeConfiguration
+import CIBridgeTestSupport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -106,6 +107,32 @@ struct CallbackChannelTests {
                 #expect(date.hasSuffix(" GMT") && date.count == 29, "\(date)")
                 #expect(health.headers[.date]?.count == 29)
             }
+        }
+    }
+
+    @Test("A graceful stop waits for the answer of a callback that is still being appended, then closes its connection")
+    func gracefulStop() async throws {
+        let slow = SlowSyncFileSystem()
+        try await TestBridge.run(fileSystem: slow) { bridge in
+            slow.delay = .milliseconds(1500)
+            let pending = try await bridge.application().test(.live) { client in
+                let port = try #require(client.port)
+                let request = Self.post(String(buffer: try Fixture.taskFinish()), contentType: "application/xml")
+                let pending = Task { try await RawHTTPClient.exchange(port: port, writes: [(.zero, request)], patience: .seconds(20)) }
+                // Once the callback's batch is taken and waits in its slow sync,
+                // the test's end stops the server, gracefully.
+                let patience = ContinuousClock.now + .seconds(10)
+                while bridge.outbox.commitCounts.appends == 0 && ContinuousClock.now < patience {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(bridge.outbox.commitCounts.appends == 1)
+                #expect(bridge.outbox.status().records == 0)
+                return pending
+            }
+            let answer = try await pending.value
+            #expect(answer.hasPrefix("HTTP/1.1 200 OK"), "\(answer)")
+            #expect(answer.contains(#""status":"accepted""#), "\(answer)")
+            #expect(bridge.outbox.status().records == 1)
         }
     }
 }

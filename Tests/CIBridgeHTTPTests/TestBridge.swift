@@ -26,28 +26,30 @@ struct TestBridge: Sendable {
 
     static let token = "s3cret"
 
-    private init(http: BridgeConfiguration.HTTP, outbox outboxConfiguration: OutboxConfiguration) throws {
+    private init(http: BridgeConfiguration.HTTP, outbox outboxConfiguration: OutboxConfiguration, fileSystem: any OutboxFileSystem) throws {
         temporary = try TemporaryDirectory("http")
         let directory = temporary.path
         var configuration = BridgeConfiguration()
         configuration.http = http
         configuration.outbox.directory = directory
         self.configuration = configuration
-        outbox = try Outbox(directory: directory, configuration: outboxConfiguration)
+        outbox = try Outbox(directory: directory, configuration: outboxConfiguration, fileSystem: fileSystem)
         quarantine = try Quarantine(directory: directory + "/rejected")
         metrics = BridgeMetrics(registry: registry)
     }
 
     /// Runs `test` with a new bridge, then closes its outbox and removes its directory.
+    /// The outbox's files go through `fileSystem`.
     static func run<Value: Sendable>(
         http adjust: (inout BridgeConfiguration.HTTP) -> Void = { _ in },
         outbox: OutboxConfiguration = OutboxConfiguration(sinks: ["redis"], minFreeBytes: 0),
+        fileSystem: any OutboxFileSystem = PosixFileSystem(),
         _ test: (TestBridge) async throws -> Value
     ) async throws -> Value {
         var http = BridgeConfiguration.HTTP()
         http.token = token
         adjust(&http)
-        let bridge = try TestBridge(http: http, outbox: outbox)
+        let bridge = try TestBridge(http: http, outbox: outbox, fileSystem: fileSystem)
         let value: Value
         do {
             value = try await test(bridge)
