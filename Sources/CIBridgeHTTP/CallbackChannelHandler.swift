@@ -74,6 +74,9 @@ final class CallbackChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var current: Owner?
     private var inboundEnded = false
     private var answered = false
+    /// The request in progress is read to its end and waits for its answer:
+    /// what comes in meanwhile is held, and no more is read.
+    private var awaitingAnswer: Bool { current != nil && inboundEnded }
     /// The callback being read; `nil` once its answer is decided.
     private var collecting: Callback?
     /// Parts of requests pipelined behind an unanswered one.
@@ -88,7 +91,7 @@ final class CallbackChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if current != nil && inboundEnded {
+        if awaitingAnswer {
             held.append(unwrapInboundIn(data))
             return
         }
@@ -243,7 +246,7 @@ final class CallbackChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func read(context: ChannelHandlerContext) {
-        if current != nil && inboundEnded {
+        if awaitingAnswer {
             readPending = true
         } else {
             context.read()
@@ -256,12 +259,12 @@ final class CallbackChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         inboundEnded = false
         answered = false
         var forwarded = false
-        while !held.isEmpty && !(current != nil && inboundEnded) {
+        while !held.isEmpty && !awaitingAnswer {
             if receive(held.removeFirst(), context: context) { forwarded = true }
         }
         // The router's handler passes reads on at the end of a read burst.
         if forwarded { context.fireChannelReadComplete() }
-        if readPending && !(current != nil && inboundEnded) {
+        if readPending && !awaitingAnswer {
             readPending = false
             context.read()
         }

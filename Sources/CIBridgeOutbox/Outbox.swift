@@ -194,7 +194,6 @@ public final class Outbox: Sendable {
     /// (per ``OutboxConfiguration/fsync``). Fails fast with `outbox_full` or
     /// `disk_low` when a limit is reached; nothing of the call is appended then.
     public func append(_ entries: [OutboxEntry]) async throws -> [UInt64] {
-        if entries.isEmpty { return [] }
         let result: Result<[UInt64], OutboxError> = await withCheckedContinuation { continuation in
             append(entries) { continuation.resume(returning: $0) }
         }
