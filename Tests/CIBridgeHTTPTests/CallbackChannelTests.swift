@@ -112,21 +112,28 @@ struct CallbackChannelTests {
 
     @Test("A graceful stop waits for the answer of a callback that is still being appended, then closes its connection")
     func gracefulStop() async throws {
-        let slow = SlowSyncFileSystem()
-        try await TestBridge.run(fileSystem: slow) { bridge in
-            slow.delay = .milliseconds(1500)
+        let gate = GatedSyncFileSystem()
+        try await TestBridge.run(fileSystem: gate) { bridge in
+            gate.hold()
+            // Released whatever happens, or the outbox could not close.
+            defer { gate.release() }
             let pending = try await bridge.application().test(.live) { client in
                 let port = try #require(client.port)
                 let request = Self.post(String(buffer: try Fixture.taskFinish()), contentType: "application/xml")
                 let pending = Task { try await RawHTTPClient.exchange(port: port, writes: [(.zero, request)], patience: .seconds(20)) }
-                // Once the callback's batch is taken and waits in its slow sync,
-                // the test's end stops the server, gracefully.
+                // Once the callback's batch is taken and waits in its sync, the
+                // test's end stops the server, gracefully; the sync goes on half
+                // a second later.
                 let patience = ContinuousClock.now + .seconds(10)
                 while bridge.outbox.commitCounts.appends == 0 && ContinuousClock.now < patience {
                     try await Task.sleep(for: .milliseconds(10))
                 }
                 #expect(bridge.outbox.commitCounts.appends == 1)
                 #expect(bridge.outbox.status().records == 0)
+                Task {
+                    try await Task.sleep(for: .milliseconds(500))
+                    gate.release()
+                }
                 return pending
             }
             let answer = try await pending.value

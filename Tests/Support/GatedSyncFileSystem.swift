@@ -2,25 +2,30 @@ import CIBridgeOutbox
 import Foundation
 import Synchronization
 
-/// The real file system, with each `fdatasync` of a segment held for
-/// ``delay`` while it is set: an append that stays in flight as long as a test
-/// needs, for what must happen meanwhile (an answer kept back until then, a
-/// graceful stop that waits for it).
-public final class SlowSyncFileSystem: OutboxFileSystem {
+/// The real file system, whose segment `fdatasync`s wait while the gate is
+/// closed: an append that stays in flight until a test lets it go, for what
+/// must happen meanwhile (a graceful stop that waits for its answer).
+public final class GatedSyncFileSystem: OutboxFileSystem {
     private let base = PosixFileSystem()
-    private let delayState = Mutex<Duration>(.zero)
+    private let closed = Mutex(false)
 
     public init() {}
 
-    /// How long each segment sync is held now; zero: not at all.
-    public var delay: Duration {
-        get { delayState.withLock { $0 } }
-        set { delayState.withLock { $0 = newValue } }
+    /// From now on, segment syncs wait.
+    public func hold() { closed.withLock { $0 = true } }
+
+    /// The waiting syncs go on, and later ones do not wait.
+    public func release() { closed.withLock { $0 = false } }
+
+    /// Called by a sync on the outbox's own I/O queue, never the cooperative
+    /// pool: a blocking wait is what it models.
+    fileprivate func waitWhileClosed() {
+        while closed.withLock({ $0 }) { usleep(1_000) }
     }
 
     public func open(_ path: String, create: Bool, exclusive: Bool, readOnly: Bool) throws(OutboxError) -> any OutboxFile {
         let file = try base.open(path, create: create, exclusive: exclusive, readOnly: readOnly)
-        return path.hasSuffix(".seg") ? SlowSyncFile(file, system: self) : file
+        return path.hasSuffix(".seg") ? GatedSyncFile(file, system: self) : file
     }
 
     public func syncDirectory(_ path: String) throws(OutboxError) { try base.syncDirectory(path) }
@@ -32,12 +37,12 @@ public final class SlowSyncFileSystem: OutboxFileSystem {
     public func freeBytes(_ path: String) throws(OutboxError) -> Int64 { try base.freeBytes(path) }
 }
 
-/// A segment file whose `syncData` waits out its file system's delay first.
-private final class SlowSyncFile: OutboxFile {
+/// A segment file whose `syncData` first waits for its file system's gate.
+private final class GatedSyncFile: OutboxFile {
     let base: any OutboxFile
-    let system: SlowSyncFileSystem
+    let system: GatedSyncFileSystem
 
-    init(_ base: any OutboxFile, system: SlowSyncFileSystem) {
+    init(_ base: any OutboxFile, system: GatedSyncFileSystem) {
         self.base = base
         self.system = system
     }
@@ -51,9 +56,7 @@ private final class SlowSyncFile: OutboxFile {
     func unlock() { base.unlock() }
 
     func syncData() throws(OutboxError) {
-        let delay = system.delay
-        // On the outbox's own I/O queue, never the cooperative pool: a blocking wait is what it models.
-        if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18) }
+        system.waitWhileClosed()
         try base.syncData()
     }
 }
